@@ -1,0 +1,490 @@
+package io.epochal.emitter;
+
+import io.epochal.format.TagRules;
+import io.epochal.format.codec.EventEncoder;
+import io.epochal.format.codec.EventTooLargeException;
+import io.epochal.format.datagram.DatagramBuilder;
+import io.epochal.format.datagram.DatagramFormat;
+import io.epochal.format.datagram.EventRecords;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.DatagramChannel;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends schema-less events over UDP to Epochal aggregators. {@code emit} encodes the event on the
+ * caller's thread (so the caller may reuse the map afterwards), appends it to the open datagram and
+ * returns; a background thread sends datagrams when they are full or after {@code linger}.
+ *
+ * <pre>{@code
+ * try (EventEmitter emitter = EventEmitter.builder()
+ *     .aggregator("127.0.0.1", 5140)
+ *     .dc("1")
+ *     .type("WEB")
+ *     .subtype("app")
+ *     .build()) {
+ *   emitter.emit(Map.of("url", "/users/42", "status", 200, "duration_ms", 12.5));
+ *   emitter.emit("CRON", "", Map.of("job", "cleanup", "ok", true));
+ * }
+ * }</pre>
+ *
+ * <p>Contract: {@code emit} never blocks on the network and never throws for network trouble or a
+ * full buffer; such events are dropped and counted by {@link DropReason} ({@link #stats()}, and
+ * {@code epochal.emitter.dropped} when a Micrometer registry is given). Programming errors — an
+ * unsupported value type, an invalid type or subtype — throw {@link IllegalArgumentException}
+ * naming the field. The epoch of an event is the second of the {@code emit} call, from the
+ * configured {@link Clock}. Thread-safe. {@link #close()} sends what is buffered.
+ */
+public final class EventEmitter implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EventEmitter.class);
+  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+  /** Largest record that fits alone in a datagram. */
+  private static final int MAX_RECORD_BYTES =
+      DatagramFormat.MAX_DATAGRAM_BYTES - DatagramFormat.HEADER_BYTES - DatagramFormat.TRAILER_BYTES - 3;
+
+  private final String dc;
+  private final String defaultType;
+  private final String defaultSubtype;
+  private final Clock clock;
+  private final long lingerNanos;
+  private final int budgetBytes;
+  private final List<DatagramChannel> channels;
+  private final List<SocketAddress> targets;
+  private final ThreadLocal<EventEncoder> encoders =
+      ThreadLocal.withInitial(() -> new EventEncoder(1024, MAX_RECORD_BYTES, false));
+
+  private final ReentrantLock lock = new ReentrantLock();
+  /** Free datagram buffers; together with {@link #queue} and {@link #open} they are all there is. */
+  private final ArrayBlockingQueue<DatagramBuilder> free;
+  /** Full datagrams waiting for the sender thread. */
+  private final ArrayBlockingQueue<DatagramBuilder> queue;
+  /** The datagram being filled (guarded by lock); null when none is free. */
+  private DatagramBuilder open;
+  private long openSince;
+  private volatile boolean closed;
+  private final Thread sender;
+  private int nextTarget;
+
+  private final LongAdder emitted = new LongAdder();
+  private final LongAdder sent = new LongAdder();
+  private final LongAdder datagrams = new LongAdder();
+  private final LongAdder bytes = new LongAdder();
+  private final EnumMap<DropReason, LongAdder> dropped = new EnumMap<>(DropReason.class);
+  private final EnumMap<DropReason, Long> lastWarned = new EnumMap<>(DropReason.class);
+
+  private EventEmitter(Builder b) throws IOException {
+    this.dc = TagRules.requireValid("dc", b.dc, false);
+    this.defaultType = TagRules.requireValid("type", b.type, false);
+    this.defaultSubtype = TagRules.requireValid("subtype", b.subtype, true);
+    this.clock = b.clock;
+    this.lingerNanos = b.linger.toNanos();
+    this.budgetBytes = b.datagramBytes;
+    for (DropReason r : DropReason.values()) {
+      dropped.put(r, new LongAdder());
+    }
+    this.free = new ArrayBlockingQueue<>(b.maxBufferedDatagrams);
+    this.queue = new ArrayBlockingQueue<>(b.maxBufferedDatagrams);
+    for (int i = 0; i < b.maxBufferedDatagrams - 1; i++) {
+      free.add(new DatagramBuilder(b.datagramBytes));
+    }
+    this.open = new DatagramBuilder(b.datagramBytes);
+    this.channels = new ArrayList<>();
+    this.targets = List.copyOf(b.aggregators);
+    try {
+      for (SocketAddress target : targets) {
+        DatagramChannel ch = DatagramChannel.open();
+        ch.configureBlocking(false);
+        ch.setOption(StandardSocketOptions.SO_SNDBUF, b.sendBufferBytes);
+        ch.connect(target);
+        channels.add(ch);
+      }
+    } catch (IOException | RuntimeException e) {
+      for (DatagramChannel ch : channels) {
+        ch.close();
+      }
+      throw e;
+    }
+    this.sender = new Thread(this::sendLoop, "epochal-emitter-sender");
+    sender.setDaemon(true);
+    sender.start();
+    if (b.meterRegistry != null) {
+      EmitterMeters.bind(b.meterRegistry, this);
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Emits {@code event} with the default type and subtype. */
+  public void emit(Map<String, ?> event) {
+    emitRecord(defaultType, defaultSubtype, event);
+  }
+
+  /** Emits {@code event} with the given type and subtype (which are validated). */
+  public void emit(String type, String subtype, Map<String, ?> event) {
+    TagRules.requireValid("type", type, false);
+    TagRules.requireValid("subtype", subtype, true);
+    emitRecord(type, subtype, event);
+  }
+
+  private void emitRecord(String type, String subtype, Map<String, ?> event) {
+    if (closed) {
+      drop(DropReason.CLOSED, 1, null);
+      return;
+    }
+    long epoch = Math.floorDiv(clock.millis(), 1000L);
+    EventEncoder enc = encoders.get();
+    try {
+      EventRecords.encode(enc, epoch, dc, type, subtype, event);
+    } catch (EventTooLargeException e) {
+      drop(DropReason.OVERSIZE, 1, "event of type " + type + " exceeds " + MAX_RECORD_BYTES + " bytes");
+      return;
+    }
+    emitted.increment();
+    append(enc.buffer(), enc.position());
+  }
+
+  private void append(byte[] record, int len) {
+    boolean wake = false;
+    lock.lock();
+    try {
+      if (open == null) {
+        open = free.poll();
+        if (open == null) {
+          drop(DropReason.BUFFER_FULL, 1, null);
+          return;
+        }
+      }
+      if (open.tryAdd(record, 0, len)) {
+        if (open.count() == 1) {
+          openSince = System.nanoTime();
+          wake = true;
+        }
+        return;
+      }
+      if (!open.isEmpty()) {
+        enqueueOpen();
+        wake = true;
+      }
+      if (open != null && open.tryAdd(record, 0, len)) {
+        openSince = System.nanoTime();
+        return;
+      }
+      if (open != null) {
+        // Larger than the datagram budget but within 64 KB: the event travels alone.
+        DatagramBuilder alone = new DatagramBuilder(DatagramBuilder.sizeAlone(len));
+        alone.tryAdd(record, 0, len);
+        if (!queue.offer(alone)) {
+          drop(DropReason.BUFFER_FULL, 1, null);
+        }
+        wake = true;
+      } else {
+        drop(DropReason.BUFFER_FULL, 1, null);
+      }
+    } finally {
+      lock.unlock();
+      if (wake) {
+        LockSupport.unpark(sender);
+      }
+    }
+  }
+
+  private void sendLoop() {
+    while (true) {
+      DatagramBuilder d = queue.poll();
+      if (d != null) {
+        send(d);
+        release(d);
+        continue;
+      }
+      long parkNanos = -1;
+      lock.lock();
+      try {
+        if (open != null && !open.isEmpty()) {
+          long age = System.nanoTime() - openSince;
+          if (age >= lingerNanos || closed) {
+            d = open;
+            open = free.poll();
+          } else {
+            parkNanos = lingerNanos - age;
+          }
+        } else if (closed) {
+          return;
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (d != null) {
+        send(d);
+        release(d);
+      } else if (parkNanos > 0) {
+        LockSupport.parkNanos(this, parkNanos);
+      } else {
+        LockSupport.park(this);
+      }
+    }
+  }
+
+  private void release(DatagramBuilder d) {
+    d.clear();
+    // One-off datagrams for events larger than the budget are not pooled.
+    if (d.buffer().length == budgetBytes) {
+      free.offer(d);
+    }
+  }
+
+  /** Queues the open datagram for the sender and takes a fresh one; caller holds the lock. */
+  private void enqueueOpen() {
+    if (queue.offer(open)) {
+      open = free.poll();
+    } else {
+      drop(DropReason.BUFFER_FULL, open.count(), "send queue full");
+      open.clear();
+    }
+  }
+
+  private void send(DatagramBuilder d) {
+    int n = d.count();
+    int idx = nextTarget;
+    nextTarget = (idx + 1) % channels.size();
+    DatagramChannel ch = channels.get(idx);
+    try {
+      int written = ch.write(d.asByteBuffer());
+      if (written == 0) {
+        drop(DropReason.SOCKET_FULL, n, "socket send buffer full towards " + targets.get(idx));
+        return;
+      }
+      sent.add(n);
+      datagrams.increment();
+      bytes.add(written);
+    } catch (PortUnreachableException e) {
+      drop(DropReason.UNREACHABLE, n, "aggregator " + targets.get(idx) + " is unreachable");
+    } catch (IOException e) {
+      drop(DropReason.SEND_ERROR, n, "sending to " + targets.get(idx) + " failed: " + e);
+    }
+  }
+
+  private void drop(DropReason reason, long n, String why) {
+    dropped.get(reason).add(n);
+    if (why != null) {
+      long now = System.nanoTime();
+      synchronized (lastWarned) {
+        Long last = lastWarned.get(reason);
+        if (last != null && now - last < WARN_INTERVAL_NANOS) {
+          return;
+        }
+        lastWarned.put(reason, now);
+      }
+      log.warn("dropped {} event(s), reason {}: {} (logged at most every 10 s per reason)", n, reason.label(), why);
+    }
+  }
+
+  long dropped(DropReason reason) {
+    return dropped.get(reason).sum();
+  }
+
+  /** A snapshot of the counters. */
+  public EmitterStats stats() {
+    EnumMap<DropReason, Long> d = new EnumMap<>(DropReason.class);
+    for (Map.Entry<DropReason, LongAdder> e : dropped.entrySet()) {
+      d.put(e.getKey(), e.getValue().sum());
+    }
+    return new EmitterStats(emitted.sum(), sent.sum(), datagrams.sum(), bytes.sum(), Map.copyOf(d));
+  }
+
+  /** Hands the open datagram to the sender now instead of after the linger. */
+  public void flush() {
+    lock.lock();
+    try {
+      if (open != null && !open.isEmpty()) {
+        enqueueOpen();
+      }
+    } finally {
+      lock.unlock();
+    }
+    LockSupport.unpark(sender);
+  }
+
+  /**
+   * Stops accepting events, sends everything buffered (waiting at most 5 seconds for the sender) and
+   * closes the sockets. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    flush();
+    try {
+      sender.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (sender.isAlive()) {
+      log.warn("emitter sender did not finish within 5 s; closing sockets anyway");
+    }
+    for (DatagramChannel ch : channels) {
+      try {
+        ch.close();
+      } catch (IOException e) {
+        log.debug("closing emitter socket failed", e);
+      }
+    }
+  }
+
+  /** Builder of {@link EventEmitter}; see the class Javadoc for an example. */
+  public static final class Builder {
+    private final List<InetSocketAddress> aggregators = new ArrayList<>();
+    private String dc;
+    private String type;
+    private String subtype = "";
+    private int datagramBytes = 8192;
+    private Duration linger = Duration.ofMillis(5);
+    private int maxBufferedDatagrams = 1024;
+    private int sendBufferBytes = 4 << 20;
+    private Clock clock = Clock.systemUTC();
+    private Object meterRegistry;
+
+    private Builder() {}
+
+    /** Adds an aggregator; datagrams go round-robin to all that were added. At least one. */
+    public Builder aggregator(String host, int port) {
+      return aggregator(new InetSocketAddress(host, port));
+    }
+
+    public Builder aggregator(InetSocketAddress address) {
+      if (address.isUnresolved()) {
+        throw new IllegalArgumentException("aggregator address " + address + " does not resolve");
+      }
+      aggregators.add(address);
+      return this;
+    }
+
+    /** Data center tag of every event; required. */
+    public Builder dc(String dc) {
+      this.dc = dc;
+      return this;
+    }
+
+    /** Type used by {@link EventEmitter#emit(Map)}; required. */
+    public Builder type(String type) {
+      this.type = type;
+      return this;
+    }
+
+    /** Subtype used by {@link EventEmitter#emit(Map)}; default empty. */
+    public Builder subtype(String subtype) {
+      this.subtype = subtype;
+      return this;
+    }
+
+    /**
+     * Largest datagram the emitter builds from several events, in bytes; default 8192. Use 1400 or
+     * less where IP fragmentation is unreliable. An event larger than this travels alone (up to 64
+     * KB).
+     */
+    public Builder datagramBytes(int datagramBytes) {
+      if (datagramBytes < 512 || datagramBytes > DatagramFormat.MAX_DATAGRAM_BYTES) {
+        throw new IllegalArgumentException(
+            "datagramBytes " + datagramBytes + " outside [512, " + DatagramFormat.MAX_DATAGRAM_BYTES + "]");
+      }
+      this.datagramBytes = datagramBytes;
+      return this;
+    }
+
+    /** Longest an event waits for more events to share its datagram; default 5 ms. */
+    public Builder linger(Duration linger) {
+      if (linger.isNegative() || linger.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw new IllegalArgumentException("linger " + linger + " outside [0, 10 s]");
+      }
+      this.linger = linger;
+      return this;
+    }
+
+    /**
+     * Datagrams buffered while the sender catches up (memory: this times datagramBytes); default
+     * 1024. When all are in use, new events are dropped with reason {@code buffer_full}.
+     */
+    public Builder maxBufferedDatagrams(int n) {
+      if (n < 2 || n > 1 << 20) {
+        throw new IllegalArgumentException("maxBufferedDatagrams " + n + " outside [2, 1048576]");
+      }
+      this.maxBufferedDatagrams = n;
+      return this;
+    }
+
+    /** SO_SNDBUF requested for the sockets; default 4 MiB (the kernel may cap it). */
+    public Builder sendBufferBytes(int bytes) {
+      if (bytes < 65_536) {
+        throw new IllegalArgumentException("sendBufferBytes " + bytes + " is below 65536");
+      }
+      this.sendBufferBytes = bytes;
+      return this;
+    }
+
+    /** Clock that dates events; default {@link Clock#systemUTC()}. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Micrometer registry ({@code io.micrometer.core.instrument.MeterRegistry}) to publish {@code
+     * epochal.emitter.*} counters to; optional. Typed as Object so that applications without
+     * Micrometer on the class path can use the emitter.
+     */
+    public Builder meterRegistry(Object registry) {
+      if (registry != null && !isMeterRegistry(registry)) {
+        throw new IllegalArgumentException("meterRegistry must be a io.micrometer.core.instrument.MeterRegistry");
+      }
+      this.meterRegistry = registry;
+      return this;
+    }
+
+    private static boolean isMeterRegistry(Object o) {
+      for (Class<?> c = o.getClass(); c != null; c = c.getSuperclass()) {
+        if (c.getName().equals("io.micrometer.core.instrument.MeterRegistry")) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /**
+     * Opens the sockets and starts the sender thread.
+     *
+     * @throws IllegalArgumentException a required setting is missing or invalid
+     * @throws IOException a socket could not be opened
+     */
+    public EventEmitter build() throws IOException {
+      if (aggregators.isEmpty()) {
+        throw new IllegalArgumentException("at least one aggregator address is required");
+      }
+      if (dc == null) {
+        throw new IllegalArgumentException("dc is required");
+      }
+      if (type == null) {
+        throw new IllegalArgumentException("type is required (the default for emit(Map))");
+      }
+      return new EventEmitter(this);
+    }
+  }
+}

@@ -1,0 +1,169 @@
+package io.epochal.format.blob;
+
+import io.epochal.format.FormatException;
+import io.epochal.format.Tags;
+import io.epochal.format.codec.EventDecoder;
+import io.epochal.format.codec.EventEncoder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The open events of one (epoch, dc, type, subtype), encoded as they arrive and cut into chunks on
+ * event boundaries so that every sealed blob is at most the encoder's {@code maxBlobBytes}. Chunks
+ * that fill up are sealed (compressed) at once, so only the open chunk is held uncompressed.
+ *
+ * <p>Made by {@link BlobEncoder#newBatch}; used by one thread at a time, with its encoder.
+ */
+public final class BlobBatch {
+  private final BlobEncoder encoder;
+  private final Tags tags;
+  private final EventEncoder events;
+  private int[] ends = new int[256];
+  private int count;
+  private int totalEvents;
+  private final List<SealedBlob> sealed = new ArrayList<>(2);
+  private long sealedBytes;
+
+  BlobBatch(BlobEncoder encoder, Tags tags) {
+    this.encoder = encoder;
+    this.tags = tags;
+    this.events = new EventEncoder(4096, -1, encoder.dedupeStrings());
+  }
+
+  public Tags tags() {
+    return tags;
+  }
+
+  /**
+   * Adds one event.
+   *
+   * @throws IllegalArgumentException the event holds an unsupported value (the message names the
+   *     field), or is too large to fit in a blob on its own; the batch is unchanged
+   */
+  public void add(Map<String, ?> event) {
+    int before = events.position();
+    events.writeEvent(event);
+    if (events.position() > BlobFormat.MAX_UNCOMPRESSED_BYTES) {
+      int size = events.position() - before;
+      events.rewind(before);
+      if (count == 0) {
+        events.reset();
+        throw new IllegalArgumentException(
+            "event of " + size + " bytes exceeds the blob payload limit of "
+                + BlobFormat.MAX_UNCOMPRESSED_BYTES + " bytes");
+      }
+      sealOpenChunk();
+      add(event);
+      return;
+    }
+    if (count == ends.length) {
+      ends = Arrays.copyOf(ends, count * 2);
+    }
+    ends[count++] = events.position();
+    totalEvents++;
+    if (events.position() >= encoder.cutThreshold()) {
+      sealOpenChunk();
+    }
+  }
+
+  /** Events added so far, sealed or not. */
+  public int eventCount() {
+    return totalEvents;
+  }
+
+  /** Uncompressed bytes held in the open chunk (plus its buffer's slack, see {@link #retainedBytes}). */
+  public int openBytes() {
+    return events.position();
+  }
+
+  /** Memory this batch holds: the open chunk's buffer and the sealed chunks not yet drained. */
+  public long retainedBytes() {
+    return events.buffer().length + sealedBytes;
+  }
+
+  /** Chunks sealed because they filled up, not yet drained; removes them from the batch. */
+  public List<SealedBlob> drainSealed() {
+    List<SealedBlob> out = new ArrayList<>(sealed);
+    sealed.clear();
+    sealedBytes = 0;
+    return out;
+  }
+
+  /** Seals the open chunk and returns every chunk not yet drained, in order. The batch is then empty. */
+  public List<SealedBlob> seal() {
+    if (count > 0) {
+      sealOpenChunk();
+    }
+    return drainSealed();
+  }
+
+  private void sealOpenChunk() {
+    byte[] blob = encoder.build(tags, events.buffer(), events.position(), count);
+    if (blob != null) {
+      emit(blob, count, events.position());
+      events.reset();
+      count = 0;
+      return;
+    }
+    split();
+  }
+
+  /** The open chunk compressed too large: seal the longest prefix that fits, re-add the rest. */
+  private void split() {
+    byte[] payload = events.buffer();
+    int lo = 1;
+    int hi = count - 1;
+    byte[] best = null;
+    int bestK = 0;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      byte[] b = encoder.build(tags, payload, ends[mid - 1], mid);
+      if (b != null) {
+        best = b;
+        bestK = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    if (best == null) {
+      // Not even the first event fits on its own (only possible for one huge event).
+      if (count == 1) {
+        events.reset();
+        count = 0;
+        totalEvents--;
+        throw new IllegalArgumentException(
+            "event of " + ends[0] + " bytes does not fit in a blob of " + encoder.maxBlobBytes() + " bytes");
+      }
+      throw new IllegalStateException("first event alone did not fit but was accepted");
+    }
+    emit(best, bestK, ends[bestK - 1]);
+    // Back-references only point backwards, so the suffix is re-encoded with its own string table.
+    List<Map<String, Object>> rest = new ArrayList<>(count - bestK);
+    EventDecoder decoder = new EventDecoder(encoder.dedupeStrings());
+    decoder.reset(payload, 0, events.position());
+    try {
+      for (int i = 0; i < count; i++) {
+        Map<String, Object> e = decoder.readEvent();
+        if (i >= bestK) {
+          rest.add(e);
+        }
+      }
+    } catch (FormatException e) {
+      throw new IllegalStateException("re-reading our own payload failed", e);
+    }
+    events.reset();
+    count = 0;
+    totalEvents -= rest.size();
+    for (Map<String, Object> e : rest) {
+      add(e);
+    }
+  }
+
+  private void emit(byte[] blob, int events, int uncompressed) {
+    sealed.add(new SealedBlob(tags, blob, events, uncompressed));
+    sealedBytes += blob.length;
+  }
+}

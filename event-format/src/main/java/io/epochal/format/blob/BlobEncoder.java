@@ -1,0 +1,231 @@
+package io.epochal.format.blob;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdException;
+import io.epochal.format.TagRules;
+import io.epochal.format.Tags;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * Turns batches of events into blobs (format v1): strings de-duplicated across the blob, payload
+ * compressed with a reused zstd context, CRC32C postfix, each blob at most {@code maxBlobBytes}.
+ *
+ * <pre>{@code
+ * BlobEncoder encoder = BlobEncoder.builder().producerId("a7").build();
+ * BlobBatch batch = encoder.newBatch(new Tags(epoch, "1", "WEB", "app"));
+ * for (Map<String, Object> event : events) {
+ *   batch.add(event);
+ * }
+ * List<SealedBlob> blobs = batch.seal(); // one or more chunks, each under 500 KB
+ * }</pre>
+ *
+ * <p>Not thread-safe: an encoder and the batches it made are used by one thread at a time. Close it
+ * to free the native zstd context.
+ */
+public final class BlobEncoder implements AutoCloseable {
+  private final String producerId;
+  private final byte[] producerIdUtf8;
+  private final int maxBlobBytes;
+  private final int level;
+  private final boolean dedupe;
+  private final boolean compress;
+  private final ZstdCompressCtx zstd;
+  private final CRC32C crc = new CRC32C();
+  private byte[] scratch = new byte[0];
+  /** Running estimate of uncompressed/compressed, used to cut chunks near the size limit. */
+  private double ratioEstimate = 1.0;
+  private long compressions;
+
+  private BlobEncoder(Builder b) {
+    this.producerId = TagRules.requireValid("producerId", b.producerId, false);
+    this.producerIdUtf8 = producerId.getBytes(StandardCharsets.UTF_8);
+    this.maxBlobBytes = b.maxBlobBytes;
+    this.level = b.level;
+    this.dedupe = b.dedupeStrings;
+    this.compress = b.compress;
+    if (compress) {
+      this.zstd = new ZstdCompressCtx();
+      zstd.setLevel(level);
+      zstd.setChecksum(false);
+      zstd.setContentSize(true);
+    } else {
+      this.zstd = null;
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Starts a batch of events that share {@code tags}. */
+  public BlobBatch newBatch(Tags tags) {
+    return new BlobBatch(this, tags);
+  }
+
+  /** Convenience: all {@code events} as blobs. */
+  public List<SealedBlob> encode(Tags tags, Iterable<? extends Map<String, ?>> events) {
+    BlobBatch batch = newBatch(tags);
+    for (Map<String, ?> e : events) {
+      batch.add(e);
+    }
+    return batch.seal();
+  }
+
+  public String producerId() {
+    return producerId;
+  }
+
+  public int maxBlobBytes() {
+    return maxBlobBytes;
+  }
+
+  public int zstdLevel() {
+    return level;
+  }
+
+  boolean dedupeStrings() {
+    return dedupe;
+  }
+
+  /** Number of payload compressions run so far (a split costs extra ones). */
+  public long compressions() {
+    return compressions;
+  }
+
+  /** Uncompressed bytes at which a batch cuts its open chunk. */
+  int cutThreshold() {
+    double budget = maxBlobBytes - BlobFormat.MAX_HEADER_BYTES - BlobFormat.CHECKSUM_BYTES;
+    double t = compress ? budget * ratioEstimate * 0.9 : budget;
+    return (int) Math.min(BlobFormat.MAX_UNCOMPRESSED_BYTES, Math.max(1, t));
+  }
+
+  /**
+   * Builds the blob for {@code payload[0, length)}; returns null if the result would be larger than
+   * {@code maxBlobBytes}.
+   */
+  byte[] build(Tags tags, byte[] payload, int length, int eventCount) {
+    byte[] dc = tags.dc().getBytes(StandardCharsets.UTF_8);
+    byte[] type = tags.type().getBytes(StandardCharsets.UTF_8);
+    byte[] subtype = tags.subtype().getBytes(StandardCharsets.UTF_8);
+    int headerLength =
+        BlobFormat.FIXED_HEADER_BYTES + 4 + dc.length + type.length + subtype.length + producerIdUtf8.length;
+    int stored;
+    byte[] out;
+    if (compress) {
+      int bound = (int) Zstd.compressBound(length);
+      int need = headerLength + bound + BlobFormat.CHECKSUM_BYTES;
+      if (scratch.length < need) {
+        scratch = new byte[Math.max(need, scratch.length * 3 / 2)];
+      }
+      try {
+        stored = zstd.compressByteArray(scratch, headerLength, bound, payload, 0, length);
+      } catch (ZstdException e) {
+        throw new IllegalStateException("zstd compression failed: " + e.getMessage(), e);
+      }
+      compressions++;
+      double ratio = (double) length / Math.max(1, stored);
+      ratioEstimate = Math.max(1.0, Math.min(64.0, (ratioEstimate + ratio) / 2));
+      if (headerLength + stored + BlobFormat.CHECKSUM_BYTES > maxBlobBytes) {
+        return null;
+      }
+      out = Arrays.copyOf(scratch, headerLength + stored + BlobFormat.CHECKSUM_BYTES);
+    } else {
+      stored = length;
+      if (headerLength + stored + BlobFormat.CHECKSUM_BYTES > maxBlobBytes) {
+        return null;
+      }
+      out = new byte[headerLength + stored + BlobFormat.CHECKSUM_BYTES];
+      System.arraycopy(payload, 0, out, headerLength, length);
+    }
+    ByteBuffer h = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    h.put(BlobFormat.MAGIC);
+    h.put((byte) BlobFormat.VERSION);
+    h.put((byte) (compress ? BlobFormat.CODEC_ZSTD : BlobFormat.CODEC_NONE));
+    h.put((byte) (dedupe ? BlobFormat.FLAG_DEDUPED_STRINGS : 0));
+    h.put((byte) 0);
+    h.putInt(0); // dictionary id: none
+    h.putInt(eventCount);
+    h.putInt(length);
+    h.putInt(stored);
+    h.putLong(tags.epoch());
+    putString(h, dc);
+    putString(h, type);
+    putString(h, subtype);
+    putString(h, producerIdUtf8);
+    int end = headerLength + stored;
+    crc.reset();
+    crc.update(out, 0, end);
+    h.putInt(end, (int) crc.getValue());
+    return out;
+  }
+
+  private static void putString(ByteBuffer h, byte[] s) {
+    h.put((byte) s.length);
+    h.put(s);
+  }
+
+  @Override
+  public void close() {
+    if (zstd != null) {
+      zstd.close();
+    }
+  }
+
+  /** Builder of {@link BlobEncoder}; see the class Javadoc for an example. */
+  public static final class Builder {
+    private String producerId;
+    private int maxBlobBytes = BlobFormat.DEFAULT_MAX_BLOB_BYTES;
+    private int level = 3;
+    private boolean dedupeStrings = true;
+    private boolean compress = true;
+
+    private Builder() {}
+
+    /** Writer id stored in every blob header (the aggregator id); required. */
+    public Builder producerId(String producerId) {
+      this.producerId = producerId;
+      return this;
+    }
+
+    /** Largest blob, in bytes, including header and checksum; default 500,000. Minimum 4096. */
+    public Builder maxBlobBytes(int maxBlobBytes) {
+      if (maxBlobBytes < 4096) {
+        throw new IllegalArgumentException("maxBlobBytes " + maxBlobBytes + " is below the minimum 4096");
+      }
+      this.maxBlobBytes = maxBlobBytes;
+      return this;
+    }
+
+    /** zstd level, 1 to 19 (negative levels trade ratio for speed); default 3. */
+    public Builder zstdLevel(int level) {
+      if (level < -7 || level > 19 || level == 0) {
+        throw new IllegalArgumentException("zstdLevel " + level + " outside [-7, 19] without 0");
+      }
+      this.level = level;
+      return this;
+    }
+
+    /** Whether repeated strings become back-references; default true. */
+    public Builder dedupeStrings(boolean dedupeStrings) {
+      this.dedupeStrings = dedupeStrings;
+      return this;
+    }
+
+    /** Whether the payload is zstd-compressed; default true (false exists for measurements). */
+    public Builder compress(boolean compress) {
+      this.compress = compress;
+      return this;
+    }
+
+    public BlobEncoder build() {
+      return new BlobEncoder(this);
+    }
+  }
+}

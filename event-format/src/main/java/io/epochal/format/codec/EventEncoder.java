@@ -1,0 +1,268 @@
+package io.epochal.format.codec;
+
+import com.esotericsoftware.kryo.KryoException;
+import com.esotericsoftware.kryo.io.Output;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes events (schema-less {@code Map<String,Object>}) in the Epochal value encoding on top of
+ * Kryo's {@link Output} primitives (little-endian fixed ints, Kryo varints). The encoding is closed
+ * and explicit: a fixed table of type tags (see docs/wire-format.md), no class names, no object
+ * references, so the same map always gives the same bytes and other languages can read them.
+ *
+ * <p>Accepted values: {@code null}, {@link String} (any {@link CharSequence}), {@link Boolean},
+ * integral numbers ({@link Byte}, {@link Short}, {@link Integer}, {@link Long}, {@link BigInteger}
+ * within the range of a long) written as long, {@link Float} and {@link Double} written as double,
+ * {@code byte[]}, {@link List} and {@code Map} with string keys, nested at most {@link #MAX_DEPTH}
+ * deep. Map entries are written in the map's iteration order. Anything else throws {@link
+ * IllegalArgumentException} naming the field.
+ *
+ * <p>With string de-duplication on, the first occurrence of a string (key or value) is written
+ * literally and every repeat as a back-reference to it; the scope of the string table runs from
+ * one {@link #reset()} to the next (one blob). Not thread-safe; reuse one instance per thread.
+ */
+public final class EventEncoder {
+  /** Deepest allowed nesting of containers; the event map itself is depth 1. */
+  public static final int MAX_DEPTH = 32;
+
+  /** Most values (including nested ones and map keys) one event may hold. */
+  public static final int MAX_VALUES_PER_EVENT = 65_536;
+
+  private final Output out;
+  private final boolean dedupe;
+  private final HashMap<String, Integer> table;
+  private int values;
+
+  /**
+   * @param initialBytes initial buffer size
+   * @param maxBytes largest size the buffer may grow to ({@code -1}: no limit); writing past it
+   *     throws {@link EventTooLargeException}
+   * @param dedupeStrings whether repeated strings become back-references
+   */
+  public EventEncoder(int initialBytes, int maxBytes, boolean dedupeStrings) {
+    this.out = new Output(initialBytes, maxBytes);
+    this.dedupe = dedupeStrings;
+    this.table = dedupeStrings ? new HashMap<>(1024) : null;
+  }
+
+  /** Forgets the written bytes and the string table. */
+  public void reset() {
+    out.reset();
+    if (table != null) {
+      table.clear();
+    }
+  }
+
+  /** Moves the write position back to {@code position} (e.g. to undo a partial event). */
+  public void rewind(int position) {
+    out.setPosition(position);
+  }
+
+  /** Bytes written since the last {@link #reset()}. */
+  public int position() {
+    return out.position();
+  }
+
+  /** The internal buffer; bytes {@code [0, position())} are valid until the next write. */
+  public byte[] buffer() {
+    return out.getBuffer();
+  }
+
+  /** A copy of the bytes written. */
+  public byte[] toBytes() {
+    return Arrays.copyOf(out.getBuffer(), out.position());
+  }
+
+  /** Number of distinct strings in the table (0 when de-duplication is off). */
+  public int distinctStrings() {
+    return table == null ? 0 : table.size();
+  }
+
+  public boolean dedupesStrings() {
+    return dedupe;
+  }
+
+  /**
+   * Writes one event as a MAP value. On {@link IllegalArgumentException} or {@link
+   * EventTooLargeException} the write position is restored, but strings first seen in the failed
+   * event may remain in the table (harmless: a reference is only written after its literal).
+   */
+  public void writeEvent(Map<String, ?> event) {
+    if (event == null) {
+      throw new IllegalArgumentException("event must not be null");
+    }
+    int start = out.position();
+    int tableSize = table == null ? 0 : table.size();
+    values = 0;
+    try {
+      writeMap(event, 1, null);
+    } catch (KryoException e) {
+      undo(start, tableSize);
+      throw new EventTooLargeException(
+          "event does not fit in " + out.getMaxCapacity() + " bytes", e);
+    } catch (RuntimeException e) {
+      undo(start, tableSize);
+      throw e;
+    }
+  }
+
+  private void undo(int start, int tableSize) {
+    out.setPosition(start);
+    if (table != null && table.size() != tableSize) {
+      // Literals written by the failed event are gone; so must their table entries be.
+      table.values().removeIf(i -> i >= tableSize);
+    }
+  }
+
+  /** Writes an unsigned Kryo varint. */
+  public void writeVarInt(int value) {
+    try {
+      out.writeVarInt(value, true);
+    } catch (KryoException e) {
+      throw new EventTooLargeException("buffer full", e);
+    }
+  }
+
+  /** Writes an unsigned Kryo varlong. */
+  public void writeVarLong(long value) {
+    try {
+      out.writeVarLong(value, true);
+    } catch (KryoException e) {
+      throw new EventTooLargeException("buffer full", e);
+    }
+  }
+
+  /** Writes a string item (literal, or back-reference when de-duplicating). */
+  public void writeString(String s) {
+    try {
+      string(s);
+    } catch (KryoException e) {
+      throw new EventTooLargeException("buffer full", e);
+    }
+  }
+
+  private void writeMap(Map<?, ?> map, int depth, String path) {
+    if (depth > MAX_DEPTH) {
+      throw new IllegalArgumentException(
+          "event field " + name(path) + ": nested deeper than " + MAX_DEPTH + " levels");
+    }
+    count(path);
+    out.writeByte(ValueType.MAP);
+    out.writeVarInt(map.size(), true);
+    int written = 0;
+    for (Map.Entry<?, ?> e : map.entrySet()) {
+      Object k = e.getKey();
+      if (!(k instanceof String)) {
+        throw new IllegalArgumentException(
+            "event field "
+                + name(path)
+                + ": map keys must be strings, got "
+                + (k == null ? "null" : k.getClass().getName()));
+      }
+      String key = (String) k;
+      count(path);
+      string(key);
+      writeValue(e.getValue(), depth, path == null ? key : path + "." + key);
+      written++;
+    }
+    if (written != map.size()) {
+      throw new IllegalArgumentException(
+          "event field " + name(path) + ": map changed size while being written");
+    }
+  }
+
+  private void writeValue(Object v, int depth, String path) {
+    count(path);
+    if (v == null) {
+      out.writeByte(ValueType.NULL);
+    } else if (v instanceof String) {
+      out.writeByte(ValueType.STRING);
+      string((String) v);
+    } else if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
+      out.writeByte(ValueType.LONG);
+      out.writeVarLong(((Number) v).longValue(), false);
+    } else if (v instanceof Double || v instanceof Float) {
+      out.writeByte(ValueType.DOUBLE);
+      out.writeDouble(((Number) v).doubleValue());
+    } else if (v instanceof Boolean) {
+      out.writeByte((Boolean) v ? ValueType.TRUE : ValueType.FALSE);
+    } else if (v instanceof Map) {
+      writeMap((Map<?, ?>) v, depth + 1, path);
+    } else if (v instanceof List) {
+      List<?> list = (List<?>) v;
+      if (depth + 1 > MAX_DEPTH) {
+        throw new IllegalArgumentException(
+            "event field " + name(path) + ": nested deeper than " + MAX_DEPTH + " levels");
+      }
+      out.writeByte(ValueType.LIST);
+      int n = list.size();
+      out.writeVarInt(n, true);
+      int i = 0;
+      for (Object item : list) {
+        if (i == n) {
+          throw new IllegalArgumentException(
+              "event field " + name(path) + ": list changed size while being written");
+        }
+        writeValue(item, depth + 1, path + "[" + i + "]");
+        i++;
+      }
+      if (i != n) {
+        throw new IllegalArgumentException(
+            "event field " + name(path) + ": list changed size while being written");
+      }
+    } else if (v instanceof byte[]) {
+      byte[] b = (byte[]) v;
+      out.writeByte(ValueType.BYTES);
+      out.writeVarInt(b.length, true);
+      out.writeBytes(b);
+    } else if (v instanceof BigInteger) {
+      BigInteger big = (BigInteger) v;
+      if (big.bitLength() > 63) {
+        throw new IllegalArgumentException(
+            "event field " + name(path) + ": integer " + big + " does not fit in a long");
+      }
+      out.writeByte(ValueType.LONG);
+      out.writeVarLong(big.longValue(), false);
+    } else if (v instanceof CharSequence) {
+      out.writeByte(ValueType.STRING);
+      string(v.toString());
+    } else {
+      throw new IllegalArgumentException(
+          "event field "
+              + name(path)
+              + ": unsupported value type "
+              + v.getClass().getName()
+              + " (allowed: String, Boolean, integral numbers, Float/Double, byte[], List, Map, null)");
+    }
+  }
+
+  private void count(String path) {
+    if (++values > MAX_VALUES_PER_EVENT) {
+      throw new IllegalArgumentException(
+          "event field " + name(path) + ": event holds more than " + MAX_VALUES_PER_EVENT + " values");
+    }
+  }
+
+  private void string(String s) {
+    if (table != null) {
+      Integer ref = table.get(s);
+      if (ref != null) {
+        out.writeVarInt((ref << 1) | 1, true);
+        return;
+      }
+      table.put(s, table.size());
+    }
+    byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+    out.writeVarInt(utf8.length << 1, true);
+    out.writeBytes(utf8);
+  }
+
+  private static String name(String path) {
+    return path == null ? "<event>" : "'" + path + "'";
+  }
+}

@@ -1,0 +1,2 @@
+/** integration-tests: see docs/architecture.md. Work on this module comes with its own issue. */
+package io.epochal.it;

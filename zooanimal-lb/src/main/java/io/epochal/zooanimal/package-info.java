@@ -1,0 +1,2 @@
+/** zooanimal-lb: see docs/architecture.md. Work on this module comes with its own issue. */
+package io.epochal.zooanimal;
