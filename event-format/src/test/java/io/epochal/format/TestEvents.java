@@ -50,7 +50,10 @@ public final class TestEvents {
     return Arbitraries.maps(strings(), values(depth)).ofMaxSize(8).map(LinkedHashMap::new);
   }
 
-  /** Deep equality that compares byte arrays by content and ignores map order. */
+  /**
+   * Deep equality as the codec sees it: byte arrays by content, integral numbers as long, floats as
+   * double, map order ignored.
+   */
   public static boolean deepEquals(Object a, Object b) {
     if (a instanceof byte[] && b instanceof byte[]) {
       return Arrays.equals((byte[]) a, (byte[]) b);
@@ -81,7 +84,18 @@ public final class TestEvents {
       }
       return true;
     }
+    if (isIntegral(a) && isIntegral(b)) {
+      return ((Number) a).longValue() == ((Number) b).longValue();
+    }
+    if (a instanceof Float || b instanceof Float) {
+      return a instanceof Number && b instanceof Number
+          && Double.compare(((Number) a).doubleValue(), ((Number) b).doubleValue()) == 0;
+    }
     return a == null ? b == null : a.equals(b);
+  }
+
+  private static boolean isIntegral(Object o) {
+    return o instanceof Long || o instanceof Integer || o instanceof Short || o instanceof Byte;
   }
 
   /** A map nested {@code depth} levels deep (the outer map is level 1). */

@@ -93,7 +93,8 @@ public final class BlobBatch {
 
   /** Seals the open chunk and returns every chunk not yet drained, in order. The batch is then empty. */
   public List<SealedBlob> seal() {
-    if (count > 0) {
+    // A split re-adds the events that did not fit, so the open chunk may need sealing again.
+    while (count > 0) {
       sealOpenChunk();
     }
     return drainSealed();

@@ -24,7 +24,7 @@ class EventCodecTest {
     return TestEvents.maps(3);
   }
 
-  @Property(tries = 2000)
+  @Property(tries = 1000)
   void roundTripsWithAndWithoutDedupe(@ForAll("events") Map<String, Object> event, @ForAll boolean dedupe)
       throws FormatException {
     EventEncoder enc = new EventEncoder(64, -1, dedupe);
