@@ -152,6 +152,12 @@ public final class EventDecoder {
         return in.readVarLong(false);
       case ValueType.DOUBLE:
         return in.readDouble();
+      case ValueType.DECIMAL: {
+        long v = in.readVarLong(true);
+        long zz = v >>> 3;
+        long m = (zz >>> 1) ^ -(zz & 1);
+        return m / ValueType.POW10[(int) (v & 7)];
+      }
       case ValueType.STRING:
         return string();
       case ValueType.BYTES: {

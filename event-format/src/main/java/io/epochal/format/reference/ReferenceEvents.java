@@ -11,8 +11,10 @@ import java.util.SplittableRandom;
  * (type {@code WEB}, subtypes {@code app} and {@code api}), load-balancer log lines ({@code LB},
  * {@code haproxy}) and cron runs ({@code CRON}, empty subtype), in proportions 70/20/10, with field
  * counts and value cardinalities taken from real logs of that kind: a few hundred hosts, URLs with
- * numeric ids, a few dozen user agents, skewed status codes, log-normal durations, nested timing maps,
- * and per-event unique ids that no compressor can shrink.
+ * Zipf-distributed numeric ids, a few dozen user agents, skewed status codes, log-normal durations
+ * with millisecond decimals, nested timing maps, visitors (session, user, address, agent) that make
+ * several requests each out of a pool of 20,000 active sessions, and per-event unique request ids
+ * that no compressor can shrink.
  *
  * <p>Deterministic for a seed. Not thread-safe; use one generator per thread.
  */
@@ -58,12 +60,37 @@ public final class ReferenceEvents {
     }
   }
 
+  /** Visitors active at once; each makes several requests, as real sessions do. */
+  private static final int SESSIONS = 20_000;
+
+  /** What stays the same across one visitor's requests. */
+  private record Session(String id, long userId, String ip, String agent, String country, boolean loggedIn) {}
+
   private final SplittableRandom random;
+  private final Session[] sessions = new Session[SESSIONS];
   private long requestCounter;
 
   public ReferenceEvents(long seed) {
     this.random = new SplittableRandom(seed);
     this.requestCounter = random.nextLong(1L << 40);
+  }
+
+  /** A visitor: most requests come from a minority of busy sessions, which churn over time. */
+  private Session session() {
+    int i = (int) zipf(SESSIONS) - 1;
+    Session s = sessions[i];
+    if (s == null || random.nextInt(50) == 0) {
+      long user = zipf(2_000_000);
+      s = new Session(
+          hex(16),
+          user,
+          "10." + random.nextInt(16) + "." + random.nextInt(256) + "." + random.nextInt(256),
+          AGENTS[(int) zipf(AGENTS.length) - 1],
+          COUNTRIES[random.nextInt(COUNTRIES.length)],
+          random.nextInt(3) != 0);
+      sessions[i] = s;
+    }
+    return s;
   }
 
   /** The next event of the mix. */
@@ -90,21 +117,21 @@ public final class ReferenceEvents {
   public Map<String, Object> web() {
     Map<String, Object> e = new LinkedHashMap<>(32);
     int status = status();
-    long user = zipf(200_000);
+    Session s = session();
     e.put("host", "web-" + pad(random.nextInt(240)) + ".dc1.example.com");
     e.put("method", METHODS[random.nextInt(METHODS.length)]);
     e.put("url", url());
     e.put("status", status);
     e.put("duration_ms", logNormal(3.2, 0.9));
     e.put("bytes", (long) (logNormal(8.5, 1.4)));
-    e.put("user_agent", AGENTS[(int) zipf(AGENTS.length) - 1]);
-    e.put("user_id", user);
-    e.put("session", hex(16));
+    e.put("user_agent", s.agent());
+    e.put("user_id", s.userId());
+    e.put("session", s.id());
     e.put("request_id", Long.toHexString(++requestCounter) + "-" + hex(8));
-    e.put("client_ip", "10." + random.nextInt(16) + "." + random.nextInt(256) + "." + random.nextInt(256));
-    e.put("country", COUNTRIES[random.nextInt(COUNTRIES.length)]);
+    e.put("client_ip", s.ip());
+    e.put("country", s.country());
     e.put("referer", REFERERS[random.nextInt(REFERERS.length)]);
-    e.put("logged_in", user % 3 != 0);
+    e.put("logged_in", s.loggedIn());
     e.put("cache", random.nextInt(10) < 3 ? "HIT" : "MISS");
     e.put("app_version", "2026.11." + (random.nextInt(4) + 1));
     Map<String, Object> timing = new LinkedHashMap<>(8);

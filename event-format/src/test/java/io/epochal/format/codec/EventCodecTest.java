@@ -73,6 +73,28 @@ class EventCodecTest {
   }
 
   @Test
+  void doublesComeBackBitExact() throws FormatException {
+    double[] values = {24.533, 0.1, 0.5, -0.0, 0.0, 1200.0, -3.25, 1e-7, 123456.1234567, Double.NaN,
+        Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.MIN_VALUE, Double.MAX_VALUE, 1e300, 0.1 + 0.2,
+        Math.PI, 9.007199254740993E15, -1e17};
+    for (double d : values) {
+      Object back = roundTrip(Map.of("d", d)).get("d");
+      assertThat(back).isInstanceOf(Double.class);
+      assertThat(Double.doubleToRawLongBits((Double) back)).as("%s", d).isEqualTo(Double.doubleToRawLongBits(d));
+    }
+    // A short decimal takes the compact form: tag 9 and one varint, instead of 9 bytes.
+    EventEncoder enc = new EventEncoder(64, -1, false);
+    enc.writeEvent(Map.of("d", 24.533));
+    assertThat(HexFormat.of().formatHex(enc.toBytes())).isEqualTo("0801026409d3fa17");
+  }
+
+  @Property(tries = 2000)
+  void anyDoubleRoundTrips(@ForAll double d) throws FormatException {
+    Object back = roundTrip(Map.of("d", d)).get("d");
+    assertThat(Double.doubleToRawLongBits((Double) back)).isEqualTo(Double.doubleToRawLongBits(d));
+  }
+
+  @Test
   void unsupportedValuesNameTheField() {
     Map<String, Object> inner = new LinkedHashMap<>();
     inner.put("when", new java.util.Date());
