@@ -27,7 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@link #epochalBlob}: {@link BlobEncoder#encode} with string de-duplication on or off and
  *       zstd at {@code level} (blobs cut at 500 KB, CRC32C included), the encoder reused across
- *       batches as the aggregator reuses it;
+ *       batches as the aggregator reuses it (in steady state one blob per batch);
  *   <li>{@link #baselineJsonGzip} (the baseline): Jackson {@code writeValueAsBytes} of each event as
  *       a JSON line, all lines through one {@code GZIPOutputStream} at its default level ({@link
  *       JsonGzipBaseline#encode}).
@@ -71,14 +71,7 @@ public class BlobBuildBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-      encoder =
-          BlobEncoder.builder()
-              .producerId(BenchmarkData.PRODUCER_ID)
-              .zstdLevel(level)
-              .dedupeStrings(dedupe)
-              .compress(true)
-              .maxBlobBytes(BenchmarkData.MAX_BLOB_BYTES)
-              .build();
+      encoder = BenchmarkData.encoder(dedupe, true, level);
     }
 
     @TearDown(Level.Trial)

@@ -1,17 +1,14 @@
 package io.epochal.format.codec;
 
 import com.esotericsoftware.kryo.KryoException;
-import com.esotericsoftware.kryo.io.Output;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Writes events (schema-less {@code Map<String,Object>}) in the Epochal value encoding on top of
- * Kryo's {@link Output} primitives (little-endian fixed ints, Kryo varints). The encoding is closed
+ * Kryo's {@link com.esotericsoftware.kryo.io.Output} primitives (little-endian fixed ints, Kryo varints). The encoding is closed
  * and explicit: a fixed table of type tags (see docs/wire-format.md), no class names, no object
  * references, so the same map always gives the same bytes and other languages can read them.
  *
@@ -33,9 +30,9 @@ public final class EventEncoder {
   /** Most values (including nested ones and map keys) one event may hold. */
   public static final int MAX_VALUES_PER_EVENT = 65_536;
 
-  private final Output out;
+  private final EventOutput out;
   private final boolean dedupe;
-  private final HashMap<String, Integer> table;
+  private final StringTable table;
   private int values;
 
   /**
@@ -45,9 +42,9 @@ public final class EventEncoder {
    * @param dedupeStrings whether repeated strings become back-references
    */
   public EventEncoder(int initialBytes, int maxBytes, boolean dedupeStrings) {
-    this.out = new Output(initialBytes, maxBytes);
+    this.out = new EventOutput(initialBytes, maxBytes);
     this.dedupe = dedupeStrings;
-    this.table = dedupeStrings ? new HashMap<>(1024) : null;
+    this.table = dedupeStrings ? new StringTable() : null;
   }
 
   /** Forgets the written bytes and the string table. */
@@ -100,7 +97,10 @@ public final class EventEncoder {
     int tableSize = table == null ? 0 : table.size();
     values = 0;
     try {
-      writeMap(event, 1, null);
+      writeMap(event, 1);
+    } catch (FieldError e) {
+      undo(start, tableSize);
+      throw new IllegalArgumentException("event field " + e.path() + ": " + e.getMessage());
     } catch (KryoException e) {
       undo(start, tableSize);
       throw new EventTooLargeException(
@@ -113,9 +113,9 @@ public final class EventEncoder {
 
   private void undo(int start, int tableSize) {
     out.setPosition(start);
-    if (table != null && table.size() != tableSize) {
+    if (table != null) {
       // Literals written by the failed event are gone; so must their table entries be.
-      table.values().removeIf(i -> i >= tableSize);
+      table.truncate(tableSize);
     }
   }
 
@@ -146,38 +146,37 @@ public final class EventEncoder {
     }
   }
 
-  private void writeMap(Map<?, ?> map, int depth, String path) {
+  private void writeMap(Map<?, ?> map, int depth) {
     if (depth > MAX_DEPTH) {
-      throw new IllegalArgumentException(
-          "event field " + name(path) + ": nested deeper than " + MAX_DEPTH + " levels");
+      throw new FieldError("nested deeper than " + MAX_DEPTH + " levels");
     }
-    count(path);
+    count();
     out.writeByte(ValueType.MAP);
-    out.writeVarInt(map.size(), true);
+    int n = map.size();
+    out.writeVarInt(n, true);
     int written = 0;
     for (Map.Entry<?, ?> e : map.entrySet()) {
       Object k = e.getKey();
       if (!(k instanceof String)) {
-        throw new IllegalArgumentException(
-            "event field "
-                + name(path)
-                + ": map keys must be strings, got "
-                + (k == null ? "null" : k.getClass().getName()));
+        throw new FieldError("map keys must be strings, got " + (k == null ? "null" : k.getClass().getName()));
       }
       String key = (String) k;
-      count(path);
+      count();
       string(key);
-      writeValue(e.getValue(), depth, path == null ? key : path + "." + key);
+      try {
+        writeValue(e.getValue(), depth);
+      } catch (FieldError err) {
+        throw err.within(key);
+      }
       written++;
     }
-    if (written != map.size()) {
-      throw new IllegalArgumentException(
-          "event field " + name(path) + ": map changed size while being written");
+    if (written != n) {
+      throw new FieldError("map changed size while being written");
     }
   }
 
-  private void writeValue(Object v, int depth, String path) {
-    count(path);
+  private void writeValue(Object v, int depth) {
+    count();
     if (v == null) {
       out.writeByte(ValueType.NULL);
     } else if (v instanceof String) {
@@ -191,12 +190,11 @@ public final class EventEncoder {
     } else if (v instanceof Boolean) {
       out.writeByte((Boolean) v ? ValueType.TRUE : ValueType.FALSE);
     } else if (v instanceof Map) {
-      writeMap((Map<?, ?>) v, depth + 1, path);
+      writeMap((Map<?, ?>) v, depth + 1);
     } else if (v instanceof List) {
       List<?> list = (List<?>) v;
       if (depth + 1 > MAX_DEPTH) {
-        throw new IllegalArgumentException(
-            "event field " + name(path) + ": nested deeper than " + MAX_DEPTH + " levels");
+        throw new FieldError("nested deeper than " + MAX_DEPTH + " levels");
       }
       out.writeByte(ValueType.LIST);
       int n = list.size();
@@ -204,15 +202,17 @@ public final class EventEncoder {
       int i = 0;
       for (Object item : list) {
         if (i == n) {
-          throw new IllegalArgumentException(
-              "event field " + name(path) + ": list changed size while being written");
+          throw new FieldError("list changed size while being written");
         }
-        writeValue(item, depth + 1, path + "[" + i + "]");
+        try {
+          writeValue(item, depth + 1);
+        } catch (FieldError err) {
+          throw err.within("[" + i + "]");
+        }
         i++;
       }
       if (i != n) {
-        throw new IllegalArgumentException(
-            "event field " + name(path) + ": list changed size while being written");
+        throw new FieldError("list changed size while being written");
       }
     } else if (v instanceof byte[]) {
       byte[] b = (byte[]) v;
@@ -222,8 +222,7 @@ public final class EventEncoder {
     } else if (v instanceof BigInteger) {
       BigInteger big = (BigInteger) v;
       if (big.bitLength() > 63) {
-        throw new IllegalArgumentException(
-            "event field " + name(path) + ": integer " + big + " does not fit in a long");
+        throw new FieldError("integer " + big + " does not fit in a long");
       }
       out.writeByte(ValueType.LONG);
       out.writeVarLong(big.longValue(), false);
@@ -231,10 +230,8 @@ public final class EventEncoder {
       out.writeByte(ValueType.STRING);
       string(v.toString());
     } else {
-      throw new IllegalArgumentException(
-          "event field "
-              + name(path)
-              + ": unsupported value type "
+      throw new FieldError(
+          "unsupported value type "
               + v.getClass().getName()
               + " (allowed: String, Boolean, integral numbers, Float/Double, byte[], List, Map, null)");
     }
@@ -263,28 +260,45 @@ public final class EventEncoder {
     out.writeDouble(d);
   }
 
-  private void count(String path) {
+  private void count() {
     if (++values > MAX_VALUES_PER_EVENT) {
-      throw new IllegalArgumentException(
-          "event field " + name(path) + ": event holds more than " + MAX_VALUES_PER_EVENT + " values");
+      throw new FieldError("event holds more than " + MAX_VALUES_PER_EVENT + " values");
     }
   }
 
   private void string(String s) {
     if (table != null) {
-      Integer ref = table.get(s);
-      if (ref != null) {
+      int ref = table.indexOrAdd(s);
+      if (ref >= 0) {
         out.writeVarInt((ref << 1) | 1, true);
         return;
       }
-      table.put(s, table.size());
     }
-    byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-    out.writeVarInt(utf8.length << 1, true);
-    out.writeBytes(utf8);
+    out.writeLiteral(s);
   }
 
-  private static String name(String path) {
-    return path == null ? "<event>" : "'" + path + "'";
+  /**
+   * A bad value, thrown without a stack trace; each enclosing container adds its key while the
+   * exception unwinds, so the happy path never builds field paths.
+   */
+  private static final class FieldError extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final StringBuilder path = new StringBuilder();
+
+    FieldError(String message) {
+      super(message, null, false, false);
+    }
+
+    FieldError within(String segment) {
+      if (path.length() > 0 && path.charAt(0) != '[') {
+        path.insert(0, '.');
+      }
+      path.insert(0, segment);
+      return this;
+    }
+
+    String path() {
+      return path.length() == 0 ? "<event>" : "'" + path + "'";
+    }
   }
 }

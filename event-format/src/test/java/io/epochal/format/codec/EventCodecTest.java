@@ -121,6 +121,39 @@ class EventCodecTest {
   }
 
   @Test
+  void aRejectedEventLeavesNoDanglingReferences() throws FormatException {
+    EventEncoder enc = new EventEncoder(64, -1, true);
+    enc.writeEvent(Map.of("a", "first"));
+    Map<String, Object> bad = new LinkedHashMap<>();
+    bad.put("fresh-key", "fresh-value");
+    bad.put("oops", new Object());
+    assertThatThrownBy(() -> enc.writeEvent(bad)).hasMessageContaining("'oops'");
+    assertThat(enc.distinctStrings()).isEqualTo(2);
+    enc.writeEvent(Map.of("fresh-key", "fresh-value", "a", "first"));
+    EventDecoder dec = new EventDecoder(true);
+    dec.reset(enc.buffer(), 0, enc.position());
+    assertThat(dec.readEvent()).isEqualTo(Map.of("a", "first"));
+    assertThat(dec.readEvent()).isEqualTo(Map.of("fresh-key", "fresh-value", "a", "first"));
+  }
+
+  @Test
+  void manyDistinctStringsKeepTheirIndexes() throws FormatException {
+    EventEncoder enc = new EventEncoder(64, -1, true);
+    List<Map<String, Object>> events = new ArrayList<>();
+    for (int i = 0; i < 20_000; i++) {
+      events.add(Map.of("k" + (i % 7), "v" + i, "again", "v" + (i / 2)));
+    }
+    for (Map<String, Object> e : events) {
+      enc.writeEvent(e);
+    }
+    EventDecoder dec = new EventDecoder(true);
+    dec.reset(enc.buffer(), 0, enc.position());
+    for (Map<String, Object> e : events) {
+      assertThat(dec.readEvent()).isEqualTo(e);
+    }
+  }
+
+  @Test
   void depthIsBoundedOnBothSides() throws FormatException {
     assertThat(roundTrip(TestEvents.nested(EventEncoder.MAX_DEPTH))).isEqualTo(TestEvents.nested(32));
     EventEncoder enc = new EventEncoder(64, -1, false);
