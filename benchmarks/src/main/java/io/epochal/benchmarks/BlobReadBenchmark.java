@@ -31,9 +31,10 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <ul>
  *   <li>{@link #epochalBlob}: for each blob of the batch (built in setup by a warmed-up encoder with
- *       de-duplication {@code dedupe} and zstd {@code level}; one blob in steady state), {@link BlobReader#open} (CRC32C check, header), {@code
- *       cursor()} (zstd decompression) and decoding every event into a {@code Map}; the reader (its
- *       zstd context) is reused, as a consumer would;
+ *       de-duplication {@code dedupe} and zstd {@code level}; one blob in steady state), {@link
+ *       BlobReader#open} (CRC32C check, header), {@code cursor()} (zstd decompression) and decoding
+ *       every event into a {@code Map}; the reader (its zstd context) is reused, as a consumer
+ *       would;
  *   <li>{@link #baselineJsonGzip} (the baseline): gunzip the JSON-lines stream and parse every line
  *       into a {@code Map} with Jackson ({@link JsonGzipBaseline#decode}).
  * </ul>

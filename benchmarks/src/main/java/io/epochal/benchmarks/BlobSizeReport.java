@@ -104,7 +104,9 @@ public final class BlobSizeReport {
     // The mix group by group, for the baseline and the default configuration.
     Config dflt = new Config("dedupe + zstd 3", true, true, 3);
     out.append("## Reference mix by group (default configuration: dedupe + zstd 3)\n\n");
-    out.append("| Group (type/subtype) | events | JSON raw bytes/event | JSON+gzip bytes/event | Epochal bytes/event | vs JSON+gzip |\n");
+    out.append(
+        "| Group (type/subtype) | events | JSON raw bytes/event | JSON+gzip bytes/event"
+            + " | Epochal bytes/event | vs JSON+gzip |\n");
     out.append("|---|---:|---:|---:|---:|---:|\n");
     for (Map.Entry<Tags, List<Map<String, Object>>> g : mix.entrySet()) {
       Map<Tags, List<Map<String, Object>>> one = Map.of(g.getKey(), g.getValue());

@@ -25,6 +25,8 @@ public final class BlobBatch {
   private int totalEvents;
   private final List<SealedBlob> sealed = new ArrayList<>(2);
   private long sealedBytes;
+  /** Open-chunk size at which to compress next, when a probe found room for more. */
+  private int probeAt;
 
   BlobBatch(BlobEncoder encoder, Tags tags) {
     this.encoder = encoder;
@@ -63,8 +65,8 @@ public final class BlobBatch {
     }
     ends[count++] = events.position();
     totalEvents++;
-    if (events.position() >= encoder.cutThreshold()) {
-      sealOpenChunk();
+    if (events.position() >= Math.max(probeAt, encoder.cutThreshold())) {
+      probe();
     }
   }
 
@@ -100,15 +102,39 @@ public final class BlobBatch {
     return drainSealed();
   }
 
+  /**
+   * The open chunk reached the size that should compress to about 90% of the limit: compress it.
+   * If it compressed much smaller than expected (the ratio estimate was low, e.g. on a new encoder),
+   * keep filling it up to where the measured ratio says it will be full; otherwise seal it.
+   */
+  private void probe() {
+    byte[] blob = encoder.build(tags, events.buffer(), events.position(), count);
+    if (blob == null) {
+      split();
+      return;
+    }
+    double target = encoder.maxBlobBytes() * 0.9;
+    if (blob.length < target * 0.85 && events.position() < BlobFormat.MAX_UNCOMPRESSED_BYTES / 2) {
+      probeAt = (int) Math.min(BlobFormat.MAX_UNCOMPRESSED_BYTES, (long) (events.position() * (target / blob.length)));
+      return;
+    }
+    sealWith(blob);
+  }
+
   private void sealOpenChunk() {
     byte[] blob = encoder.build(tags, events.buffer(), events.position(), count);
     if (blob != null) {
-      emit(blob, count, events.position());
-      events.reset();
-      count = 0;
+      sealWith(blob);
       return;
     }
     split();
+  }
+
+  private void sealWith(byte[] blob) {
+    emit(blob, count, events.position());
+    events.reset();
+    count = 0;
+    probeAt = 0;
   }
 
   /** The open chunk compressed too large: seal the longest prefix that fits, re-add the rest. */
@@ -157,6 +183,7 @@ public final class BlobBatch {
     }
     events.reset();
     count = 0;
+    probeAt = 0;
     totalEvents -= rest.size();
     for (Map<String, Object> e : rest) {
       add(e);

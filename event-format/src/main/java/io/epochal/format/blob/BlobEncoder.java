@@ -41,6 +41,7 @@ public final class BlobEncoder implements AutoCloseable {
   private byte[] scratch = new byte[0];
   /** Running estimate of uncompressed/compressed, used to cut chunks near the size limit. */
   private double ratioEstimate = 1.0;
+  private boolean ratioMeasured;
   private long compressions;
 
   private BlobEncoder(Builder b) {
@@ -130,8 +131,12 @@ public final class BlobEncoder implements AutoCloseable {
         throw new IllegalStateException("zstd compression failed: " + e.getMessage(), e);
       }
       compressions++;
-      double ratio = (double) length / Math.max(1, stored);
-      ratioEstimate = Math.max(1.0, Math.min(64.0, (ratioEstimate + ratio) / 2));
+      // Small payloads compress worse than full chunks and would drag the estimate down.
+      if (length >= 64 * 1024) {
+        double ratio = Math.max(1.0, Math.min(64.0, (double) length / Math.max(1, stored)));
+        ratioEstimate = ratioMeasured ? (ratioEstimate + ratio) / 2 : ratio;
+        ratioMeasured = true;
+      }
       if (headerLength + stored + BlobFormat.CHECKSUM_BYTES > maxBlobBytes) {
         return null;
       }
