@@ -5,7 +5,8 @@ import java.util.Map;
 /**
  * A snapshot of an emitter's counters.
  *
- * @param emitted events accepted by {@code emit} (sent, pending or later dropped at send)
+ * @param emitted valid events passed to {@code emit}; each is eventually either sent or dropped, so
+ *     after {@code close()} {@code emitted == sent + droppedTotal()}
  * @param sent events in datagrams handed to the socket
  * @param datagrams datagrams handed to the socket
  * @param bytes datagram bytes handed to the socket

@@ -145,20 +145,23 @@ public final class EventEmitter implements AutoCloseable {
   }
 
   private void emitRecord(String type, String subtype, Map<String, ?> event) {
-    if (closed) {
-      drop(DropReason.CLOSED, 1, null);
-      return;
-    }
     long epoch = Math.floorDiv(clock.millis(), 1000L);
     EventEncoder enc = encoders.get();
+    boolean oversize = false;
     try {
-      EventRecords.encode(enc, epoch, dc, type, subtype, event);
+      EventRecords.encode(enc, epoch, dc, type, subtype, event); // IllegalArgumentException: not counted
     } catch (EventTooLargeException e) {
-      drop(DropReason.OVERSIZE, 1, "event of type " + type + " exceeds " + MAX_RECORD_BYTES + " bytes");
-      return;
+      oversize = true;
     }
+    // Every valid event counts as emitted; each then ends up sent or dropped with a reason.
     emitted.increment();
-    append(enc.buffer(), enc.position());
+    if (oversize) {
+      drop(DropReason.OVERSIZE, 1, "event of type " + type + " exceeds " + MAX_RECORD_BYTES + " bytes");
+    } else if (closed) {
+      drop(DropReason.CLOSED, 1, null);
+    } else {
+      append(enc.buffer(), enc.position());
+    }
   }
 
   private void append(byte[] record, int len) {
@@ -340,6 +343,23 @@ public final class EventEmitter implements AutoCloseable {
     }
     if (sender.isAlive()) {
       log.warn("emitter sender did not finish within 5 s; closing sockets anyway");
+    }
+    // Events appended by an emit() that raced with close() after the sender finished.
+    lock.lock();
+    try {
+      long left = open == null ? 0 : open.count();
+      for (DatagramBuilder d : queue) {
+        left += d.count();
+      }
+      if (left > 0 && !sender.isAlive()) {
+        drop(DropReason.CLOSED, left, "events arrived while closing");
+        queue.clear();
+        if (open != null) {
+          open.clear();
+        }
+      }
+    } finally {
+      lock.unlock();
     }
     for (DatagramChannel ch : channels) {
       try {

@@ -135,6 +135,9 @@ class EventEmitterTest {
     e.emit(Map.of("late", true));
     assertThat(e.stats().dropped()).containsEntry(DropReason.CLOSED, 1L);
     e.close(); // idempotent
+    EmitterStats s = e.stats();
+    assertThat(s.emitted()).isEqualTo(6);
+    assertThat(s.sent() + s.droppedTotal()).isEqualTo(s.emitted());
   }
 
   @Test

@@ -31,7 +31,7 @@ final class Keys {
 
   static long parseEpoch(String digits, String key) throws FormatException {
     int n = digits.length();
-    if (n == 0 || n > 18 || (n > 1 && digits.charAt(0) == '0')) {
+    if (n == 0 || n > 19 || (n > 1 && digits.charAt(0) == '0')) {
       throw new FormatException(
           FormatException.Reason.INVALID_TAG, "bad epoch in key \"" + shorten(key) + "\"");
     }
@@ -43,6 +43,10 @@ final class Keys {
             FormatException.Reason.INVALID_TAG, "bad epoch in key \"" + shorten(key) + "\"");
       }
       v = v * 10 + (c - '0');
+      if (v < 0) {
+        throw new FormatException(
+            FormatException.Reason.INVALID_TAG, "epoch out of range in key \"" + shorten(key) + "\"");
+      }
     }
     return v;
   }

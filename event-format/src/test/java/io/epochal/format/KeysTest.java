@@ -36,6 +36,13 @@ class KeysTest {
   }
 
   @Test
+  void theWholeEpochRangeRoundTrips() throws FormatException {
+    BlobKey max = new BlobKey(Long.MAX_VALUE, "1", "WEB", "", "c");
+    assertThat(BlobKey.parse(max.format())).isEqualTo(max);
+    assertThatThrownBy(() -> BlobKey.parse("9223372036854775808:1:WEB::c")).isInstanceOf(FormatException.class);
+  }
+
+  @Test
   void malformedKeysAreFormatErrors() {
     for (String bad :
         List.of("", "1:1:WEB:app", "1:1:WEB:app:a:b", "x:1:WEB:app:c", "01:1:WEB:app:c", "-1:1:WEB:app:c",

@@ -47,15 +47,17 @@ public final class BlobBatch {
   public void add(Map<String, ?> event) {
     int before = events.position();
     events.writeEvent(event);
+    int size = events.position() - before;
+    if (size > encoder.maxBlobBytes() / 2 && !fitsAlone(event)) {
+      // Only an event too large to be sure of (over half a blob) pays for this check; rejecting
+      // it now keeps every accepted event sealable.
+      events.unwriteLastEvent();
+      throw new IllegalArgumentException(
+          "event of " + size + " bytes does not fit in a blob of " + encoder.maxBlobBytes() + " bytes");
+    }
     if (events.position() > BlobFormat.MAX_UNCOMPRESSED_BYTES) {
-      int size = events.position() - before;
-      events.rewind(before);
-      if (count == 0) {
-        events.reset();
-        throw new IllegalArgumentException(
-            "event of " + size + " bytes exceeds the blob payload limit of "
-                + BlobFormat.MAX_UNCOMPRESSED_BYTES + " bytes");
-      }
+      // The event fits alone (checked above) but not after the open chunk: seal that first.
+      events.unwriteLastEvent();
       sealOpenChunk();
       add(event);
       return;
@@ -137,6 +139,14 @@ public final class BlobBatch {
     probeAt = 0;
   }
 
+  /** Whether {@code event} alone makes a blob within the limit. */
+  private boolean fitsAlone(Map<String, ?> event) {
+    EventEncoder alone = new EventEncoder(4096, -1, encoder.dedupeStrings());
+    alone.writeEvent(event);
+    return alone.position() <= BlobFormat.MAX_UNCOMPRESSED_BYTES
+        && encoder.build(tags, alone.buffer(), alone.position(), 1) != null;
+  }
+
   /** The open chunk compressed too large: seal the longest prefix that fits, re-add the rest. */
   private void split() {
     byte[] payload = events.buffer();
@@ -156,15 +166,8 @@ public final class BlobBatch {
       }
     }
     if (best == null) {
-      // Not even the first event fits on its own (only possible for one huge event).
-      if (count == 1) {
-        events.reset();
-        count = 0;
-        totalEvents--;
-        throw new IllegalArgumentException(
-            "event of " + ends[0] + " bytes does not fit in a blob of " + encoder.maxBlobBytes() + " bytes");
-      }
-      throw new IllegalStateException("first event alone did not fit but was accepted");
+      // add() checked every event over half a blob alone, so the first event fits by itself.
+      throw new IllegalStateException("the first event of a chunk does not fit in a blob on its own");
     }
     emit(best, bestK, ends[bestK - 1]);
     // Back-references only point backwards, so the suffix is re-encoded with its own string table.

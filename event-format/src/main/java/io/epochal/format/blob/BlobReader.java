@@ -3,6 +3,7 @@ package io.epochal.format.blob;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import io.epochal.format.FormatException;
 import io.epochal.format.FormatException.Reason;
+import io.epochal.format.TagRules;
 import io.epochal.format.Tags;
 import io.epochal.format.codec.EventDecoder;
 import java.nio.charset.StandardCharsets;
@@ -88,6 +89,9 @@ public final class BlobReader implements AutoCloseable {
       throw new FormatException(
           Reason.BAD_LENGTH, "blob declares " + count + " events in " + (uncompressed & 0xFFFFFFFFL) + " bytes");
     }
+    if (count == 0) {
+      throw new FormatException(Reason.COUNT_MISMATCH, "blob declares no events");
+    }
     if (count > uncompressed) {
       throw new FormatException(Reason.BAD_LENGTH, "blob declares " + count + " events in " + uncompressed + " bytes");
     }
@@ -98,6 +102,7 @@ public final class BlobReader implements AutoCloseable {
     String subtype = string(b, p, limit);
     String producer = string(b, p, limit);
     Tags tags = Tags.checked(epoch, dc, type, subtype);
+    TagRules.checkValid("producer id", producer, false);
     int headerLength = p[0] - off;
     if (stored < 0 || stored != len - headerLength - BlobFormat.CHECKSUM_BYTES) {
       throw new FormatException(

@@ -34,6 +34,8 @@ public final class EventEncoder {
   private final boolean dedupe;
   private final StringTable table;
   private int values;
+  private int lastEventStart = -1;
+  private int lastTableSize;
 
   /**
    * @param initialBytes initial buffer size
@@ -49,15 +51,23 @@ public final class EventEncoder {
 
   /** Forgets the written bytes and the string table. */
   public void reset() {
+    lastEventStart = -1;
     out.reset();
     if (table != null) {
       table.clear();
     }
   }
 
-  /** Moves the write position back to {@code position} (e.g. to undo a partial event). */
-  public void rewind(int position) {
-    out.setPosition(position);
+  /**
+   * Removes the event written by the last successful {@link #writeEvent}: its bytes and the strings
+   * it added to the table. Only the last event can be removed, once.
+   */
+  public void unwriteLastEvent() {
+    if (lastEventStart < 0) {
+      throw new IllegalStateException("no event to unwrite");
+    }
+    undo(lastEventStart, lastTableSize);
+    lastEventStart = -1;
   }
 
   /** Bytes written since the last {@link #reset()}. */
@@ -86,8 +96,8 @@ public final class EventEncoder {
 
   /**
    * Writes one event as a MAP value. On {@link IllegalArgumentException} or {@link
-   * EventTooLargeException} the write position is restored, but strings first seen in the failed
-   * event may remain in the table (harmless: a reference is only written after its literal).
+   * EventTooLargeException} nothing of the event remains: the write position is restored and the
+   * strings first seen in it are removed from the table again (their literals are gone).
    */
   public void writeEvent(Map<String, ?> event) {
     if (event == null) {
@@ -96,8 +106,11 @@ public final class EventEncoder {
     int start = out.position();
     int tableSize = table == null ? 0 : table.size();
     values = 0;
+    lastEventStart = -1;
     try {
       writeMap(event, 1);
+      lastEventStart = start;
+      lastTableSize = tableSize;
     } catch (FieldError e) {
       undo(start, tableSize);
       throw new IllegalArgumentException("event field " + e.path() + ": " + e.getMessage());

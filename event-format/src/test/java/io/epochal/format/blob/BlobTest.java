@@ -29,15 +29,19 @@ class BlobTest {
 
   @Property(tries = 300)
   void roundTripsInOrder(
-      @ForAll("batches") List<Map<String, Object>> events, @ForAll boolean dedupe, @ForAll boolean compress)
+      @ForAll("batches") List<Map<String, Object>> events,
+      @ForAll boolean dedupe,
+      @ForAll boolean compress,
+      @ForAll boolean emptySubtype)
       throws FormatException {
+    Tags tags = emptySubtype ? new Tags(TAGS.epoch(), "dc-é", "CRON", "") : TAGS;
     try (BlobEncoder enc = BlobEncoder.builder().producerId("a7").dedupeStrings(dedupe).compress(compress).build();
         BlobReader reader = new BlobReader()) {
-      List<SealedBlob> blobs = enc.encode(TAGS, events);
+      List<SealedBlob> blobs = enc.encode(tags, events);
       assertThat(blobs).hasSize(1);
       BlobReader.Blob blob = reader.open(blobs.get(0).bytes());
       assertThat(blob.eventCount()).isEqualTo(events.size());
-      assertThat(blob.tags()).isEqualTo(TAGS);
+      assertThat(blob.tags()).isEqualTo(tags);
       assertThat(blob.header().producerId()).isEqualTo("a7");
       List<Map<String, Object>> back = blob.readAll();
       assertThat(back).hasSize(events.size());
@@ -45,6 +49,28 @@ class BlobTest {
         assertThat(TestEvents.deepEquals(back.get(i), events.get(i))).as("event %d", i).isTrue();
       }
     }
+  }
+
+  @Property(tries = 200)
+  void deeplyNestedEventsRoundTrip(
+      @ForAll @IntRange(min = 1, max = 32) int depth, @ForAll boolean lists, @ForAll("leaves") Object leaf)
+      throws FormatException {
+    // A chain of maps (or maps holding lists) `depth` containers deep, ending in a random leaf.
+    Object inner = leaf;
+    for (int d = depth; d > 1; d--) {
+      inner = lists && d % 2 == 0 ? java.util.Collections.singletonList(inner) : java.util.Collections.singletonMap("k" + d, inner);
+    }
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("root", inner);
+    try (BlobEncoder enc = BlobEncoder.builder().producerId("a7").build(); BlobReader reader = new BlobReader()) {
+      byte[] blob = enc.encode(TAGS, List.of(event)).get(0).bytes();
+      assertThat(TestEvents.deepEquals(reader.open(blob).readAll().get(0), event)).isTrue();
+    }
+  }
+
+  @Provide
+  Arbitrary<Object> leaves() {
+    return TestEvents.values(0);
   }
 
   @Property(tries = 40)
@@ -118,6 +144,32 @@ class BlobTest {
       List<SealedBlob> blobs = batch.seal();
       assertThat(blobs).hasSize(1);
       assertThat(blobs.get(0).eventCount()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aHugeIncompressibleEventIsRejectedEvenAfterCompressibleData() throws FormatException {
+    java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+    byte[] noise = new byte[1 << 20];
+    r.nextBytes(noise);
+    try (BlobEncoder enc = BlobEncoder.builder().producerId("a7").build(); BlobReader reader = new BlobReader()) {
+      // Teach the encoder a very high compression ratio first.
+      enc.encode(TAGS, List.of(Map.of("zeros", new byte[4 << 20])));
+      BlobBatch batch = enc.newBatch(TAGS);
+      batch.add(Map.of("before", 1));
+      Map<String, Object> huge = new LinkedHashMap<>();
+      huge.put("fresh-key", "fresh-value"); // strings of a rejected event must not stay in the table
+      huge.put("noise", noise);
+      assertThatThrownBy(() -> batch.add(huge))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("does not fit in a blob");
+      batch.add(Map.of("after", 2, "fresh-key", "fresh-value"));
+      List<SealedBlob> blobs = batch.seal();
+      List<Map<String, Object>> back = new ArrayList<>();
+      for (SealedBlob b : blobs) {
+        back.addAll(reader.open(b.bytes()).readAll());
+      }
+      assertThat(back).containsExactly(Map.of("before", 1L), Map.of("after", 2L, "fresh-key", "fresh-value"));
     }
   }
 
