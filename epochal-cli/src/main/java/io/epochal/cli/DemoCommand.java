@@ -24,9 +24,11 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -174,8 +176,8 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("%nsummary%n");
     out.printf("  emitted            %,d events (%,d datagrams, %,d bytes on the wire)%n", s.emitted(), s.datagrams(), s.bytes());
     out.printf("  dropped (emitter)  %,d %s%n", s.droppedTotal(), s.droppedTotal() == 0 ? "" : s.dropped());
-    out.printf("  received           %,d events, %,d invalid, %,d malformed datagrams, %,d lost in transit%n",
-        received, r.invalid.get(), r.malformed.get(), s.sent() - received - r.invalid.get());
+    out.printf("  received           %,d events, %,d invalid, %,d malformed datagrams, %,d datagrams over the queue limit, %,d events lost in transit%n",
+        received, r.invalid.get(), r.malformed.get(), r.queueFull.get(), s.sent() - received - r.invalid.get());
     out.printf("  blobs              %,d (largest %,d bytes), %,d events read back after checksum%n", r.blobs.size(), maxBlob, readBack);
     if (received > 0) {
       out.printf("  bytes per event    %.1f in blobs vs %.1f as JSON+gzip (%.2fx); wire %.1f%n",
@@ -199,7 +201,9 @@ final class DemoCommand implements Callable<Integer> {
     final AtomicLong malformed = new AtomicLong();
     final List<SealedBlob> blobs = new ArrayList<>();
     long uncompressed;
+    final AtomicLong queueFull = new AtomicLong();
     volatile Exception failure;
+    private final ArrayBlockingQueue<byte[]> pending = new ArrayBlockingQueue<>(16_384);
     private final DatagramChannel channel;
     private final DatagramReader reader = new DatagramReader();
     private final BlobEncoder encoder;
@@ -216,23 +220,54 @@ final class DemoCommand implements Callable<Integer> {
       return (InetSocketAddress) channel.getLocalAddress();
     }
 
+    /**
+     * The receive loop only copies datagrams into a bounded queue, so decoding and blob building
+     * (and their JIT warm-up) never keep it from draining the socket.
+     */
     @Override
     public void run() {
       ByteBuffer buf = ByteBuffer.allocate(65_536);
+      Thread processor = new Thread(this::process, "demo-processor");
+      processor.start();
       try {
         while (true) {
           buf.clear();
           channel.receive(buf);
           datagrams.incrementAndGet();
-          try {
-            reader.read(buf.array(), 0, buf.position(), this);
-          } catch (FormatException e) {
-            malformed.incrementAndGet();
+          if (!pending.offer(Arrays.copyOf(buf.array(), buf.position()))) {
+            queueFull.incrementAndGet();
           }
         }
       } catch (ClosedChannelException e) {
         // finish() closed the channel: done
       } catch (IOException | RuntimeException e) {
+        failure = e;
+      } finally {
+        try {
+          pending.put(new byte[0]);
+          processor.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    private void process() {
+      try {
+        while (true) {
+          byte[] d = pending.take();
+          if (d.length == 0) {
+            return;
+          }
+          try {
+            reader.read(d, 0, d.length, this);
+          } catch (FormatException e) {
+            malformed.incrementAndGet();
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
         failure = e;
       }
     }
