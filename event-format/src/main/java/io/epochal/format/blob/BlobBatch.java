@@ -87,6 +87,11 @@ public final class BlobBatch {
     return events.buffer().length + sealedBytes;
   }
 
+  /** Whether chunks that filled up are waiting in {@link #drainSealed()}. */
+  public boolean hasSealed() {
+    return !sealed.isEmpty();
+  }
+
   /** Chunks sealed because they filled up, not yet drained; removes them from the batch. */
   public List<SealedBlob> drainSealed() {
     List<SealedBlob> out = new ArrayList<>(sealed);

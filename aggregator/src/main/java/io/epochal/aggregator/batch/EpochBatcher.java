@@ -1,0 +1,209 @@
+package io.epochal.aggregator.batch;
+
+import io.epochal.aggregator.AggregatorMetrics;
+import io.epochal.aggregator.AggregatorMetrics.DropReason;
+import io.epochal.format.BlobKey;
+import io.epochal.format.FormatException;
+import io.epochal.format.Tags;
+import io.epochal.format.blob.BlobBatch;
+import io.epochal.format.blob.BlobEncoder;
+import io.epochal.format.blob.SealedBlob;
+import io.epochal.format.datagram.DatagramReader;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Groups events by (epoch, dc, type, subtype) into open blob batches and seals them: when the clock
+ * passes {@code epoch + 1 s + grace} ({@link #tick()}), early when a batch fills a blob, early when
+ * open batches exceed the memory budget (the largest first), and at shutdown ({@link #sealAll()}).
+ * Late events go into a further chunk of their epoch, sealed after {@code lateLinger}; events too far
+ * in the future are counted and sealed as promptly; events older than the retention are dropped and
+ * counted. Every sealed blob gets a unique chunk token and goes to the {@link Output}.
+ *
+ * <p>Thread-confined: one batcher per receive thread, called only from that thread (events,
+ * ticks, seals). Time comes from the injected {@link Clock}.
+ */
+public final class EpochBatcher implements DatagramReader.Sink {
+  private static final Logger log = LoggerFactory.getLogger(EpochBatcher.class);
+
+  /** Receives sealed blobs, on the batcher's thread; must not block. */
+  public interface Output {
+    void sealed(BlobKey key, SealedBlob blob);
+  }
+
+  private static final class Open {
+    final BlobBatch batch;
+    long deadlineMillis;
+    long retained;
+
+    Open(BlobBatch batch, long deadlineMillis) {
+      this.batch = batch;
+      this.deadlineMillis = deadlineMillis;
+    }
+  }
+
+  private final BatcherConfig config;
+  private final BlobEncoder encoder;
+  private final ChunkTokens tokens;
+  private final Clock clock;
+  private final AggregatorMetrics metrics;
+  private final Output output;
+  private final Map<Tags, Open> open = new HashMap<>();
+  private final long graceMillis;
+  private long openBytes;
+  private long acceptedEvents;
+
+  public EpochBatcher(
+      BatcherConfig config, BlobEncoder encoder, ChunkTokens tokens, Clock clock, AggregatorMetrics metrics,
+      Output output) {
+    this.config = config;
+    this.encoder = encoder;
+    this.tokens = tokens;
+    this.clock = clock;
+    this.metrics = metrics;
+    this.output = output;
+    this.graceMillis = config.grace().toMillis();
+  }
+
+  @Override
+  public void event(Tags tags, Map<String, Object> event) {
+    long now = clock.millis();
+    long epochEnd = (tags.epoch() + 1) * 1000L;
+    if (epochEnd + config.retention().toMillis() < now) {
+      metrics.dropped(DropReason.EXPIRED, 1);
+      return;
+    }
+    Open o = open.get(tags);
+    if (o == null) {
+      long deadline = epochEnd + graceMillis;
+      if (deadline <= now) {
+        metrics.late.increment();
+        deadline = now + config.lateLinger().toMillis();
+      } else if (tags.epoch() * 1000L > now + config.maxFuture().toMillis()) {
+        metrics.future.increment();
+        deadline = now + 1000L + graceMillis;
+      }
+      o = new Open(encoder.newBatch(tags), deadline);
+      open.put(tags, o);
+    } else if (epochEnd + graceMillis <= now) {
+      metrics.late.increment(); // joins the open further chunk of a late epoch
+    } else if (tags.epoch() * 1000L > now + config.maxFuture().toMillis()) {
+      metrics.future.increment();
+    }
+    try {
+      o.batch.add(event);
+    } catch (IllegalArgumentException e) {
+      metrics.dropped(DropReason.UNBATCHABLE, 1);
+      log.warn("dropped an event of {}: {}", tags, e.getMessage());
+      return;
+    }
+    acceptedEvents++;
+    metrics.received(tags.type(), 1);
+    long retained = o.batch.retainedBytes();
+    openBytes += retained - o.retained;
+    o.retained = retained;
+    if (o.batch.hasSealed()) {
+      emit(o, o.batch.drainSealed(), now);
+    }
+    if (openBytes > config.maxOpenBytes()) {
+      sealLargest(now);
+    }
+  }
+
+  @Override
+  public void invalidEvent(FormatException e) {
+    metrics.invalidEvent(e.reason().label());
+  }
+
+  /** Seals every batch whose deadline has passed. Call often (e.g. every 50 ms). */
+  public void tick() {
+    long now = clock.millis();
+    Iterator<Open> it = open.values().iterator();
+    List<Open> due = null;
+    while (it.hasNext()) {
+      Open o = it.next();
+      if (o.deadlineMillis <= now) {
+        if (due == null) {
+          due = new ArrayList<>();
+        }
+        due.add(o);
+        it.remove();
+      }
+    }
+    if (due != null) {
+      for (Open o : due) {
+        seal(o, now);
+      }
+    }
+  }
+
+  /** Seals every open batch (shutdown). */
+  public void sealAll() {
+    long now = clock.millis();
+    List<Open> all = new ArrayList<>(open.values());
+    open.clear();
+    for (Open o : all) {
+      seal(o, now);
+    }
+  }
+
+  /** Open batches. */
+  public int openBatches() {
+    return open.size();
+  }
+
+  /** Bytes held by open batches (buffers and chunks not yet handed on). */
+  public long openBytes() {
+    return openBytes;
+  }
+
+  /** Events accepted into batches so far. */
+  public long acceptedEvents() {
+    return acceptedEvents;
+  }
+
+  private void sealLargest(long now) {
+    long target = config.maxOpenBytes() * 3 / 4;
+    List<Map.Entry<Tags, Open>> bySize = new ArrayList<>(open.entrySet());
+    bySize.sort((a, b) -> Long.compare(b.getValue().retained, a.getValue().retained));
+    for (Map.Entry<Tags, Open> e : bySize) {
+      if (openBytes <= target) {
+        break;
+      }
+      open.remove(e.getKey());
+      metrics.earlySeals.increment();
+      seal(e.getValue(), now);
+    }
+  }
+
+  private void seal(Open o, long now) {
+    openBytes -= o.retained;
+    o.retained = 0;
+    emit(o, o.batch.seal(), now);
+  }
+
+  private void emit(Open o, List<SealedBlob> blobs, long now) {
+    long epochEnd = (o.batch.tags().epoch() + 1) * 1000L;
+    for (SealedBlob b : blobs) {
+      metrics.blobsSealed.increment();
+      metrics.blobBytes.record(b.bytes().length);
+      metrics.blobEvents.record(b.eventCount());
+      metrics.compressionRatio.record(b.compressionRatio());
+      if (now >= epochEnd) {
+        metrics.sealDelay.record(now - epochEnd, java.util.concurrent.TimeUnit.MILLISECONDS);
+      }
+      output.sealed(o.batch.tags().blobKey(tokens.next()), b);
+    }
+    if (o.retained > 0) {
+      long retained = o.batch.retainedBytes();
+      openBytes += retained - o.retained;
+      o.retained = retained;
+    }
+  }
+}

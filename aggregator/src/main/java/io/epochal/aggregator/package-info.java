@@ -1,2 +1,0 @@
-/** aggregator: see docs/architecture.md. Work on this module comes with its own issue. */
-package io.epochal.aggregator;

@@ -1,0 +1,45 @@
+package io.epochal.aggregator.receive;
+
+import java.time.Duration;
+
+/**
+ * How the aggregator receives datagrams.
+ *
+ * @param host address to bind (e.g. {@code 0.0.0.0})
+ * @param port UDP port; 0 picks a free one
+ * @param channels receive channels (each with its own thread and batcher) sharing the port through
+ *     SO_REUSEPORT; 1 without the epoll transport
+ * @param receiveBufferBytes SO_RCVBUF to request per channel; a warning is logged when the kernel
+ *     grants less ({@code net.core.rmem_max})
+ * @param datagramsPerRead datagrams read per recvmmsg call (epoll only)
+ * @param preferEpoll use the native epoll transport when it is available
+ * @param tickInterval how often each batcher checks for epochs to seal
+ */
+public record ReceiverConfig(
+    String host,
+    int port,
+    int channels,
+    int receiveBufferBytes,
+    int datagramsPerRead,
+    boolean preferEpoll,
+    Duration tickInterval) {
+  public ReceiverConfig {
+    if (port < 0 || port > 65_535) {
+      throw new IllegalArgumentException("port " + port + " outside [0, 65535]");
+    }
+    if (channels < 1 || channels > 64) {
+      throw new IllegalArgumentException("channels " + channels + " outside [1, 64]");
+    }
+    if (datagramsPerRead < 1 || datagramsPerRead > 256) {
+      throw new IllegalArgumentException("datagramsPerRead " + datagramsPerRead + " outside [1, 256]");
+    }
+    if (tickInterval.toMillis() < 1) {
+      throw new IllegalArgumentException("tickInterval " + tickInterval + " below 1 ms");
+    }
+  }
+
+  public static ReceiverConfig defaults() {
+    return new ReceiverConfig("0.0.0.0", 5140, Math.max(1, Runtime.getRuntime().availableProcessors() / 2),
+        32 << 20, 16, true, Duration.ofMillis(20));
+  }
+}
