@@ -51,7 +51,10 @@ public record AggregatorConfig(
             defaults.datagramsPerRead(), 1, 256),
         s.getBoolean(ConfigKey.of("udp-epoll", "Use the native epoll transport when available."), true),
         s.getDuration(ConfigKey.of("tick-interval", "How often open batches are checked for sealing."),
-            defaults.tickInterval(), Duration.ofMillis(1), Duration.ofSeconds(1)));
+            defaults.tickInterval(), Duration.ofMillis(1), Duration.ofSeconds(1)),
+        s.getBytes(ConfigKey.of("udp-queue-bytes",
+            "Datagram bytes each receive channel buffers for its batching thread; beyond it datagrams are dropped (queue_full)."),
+            defaults.queueBytes(), 1 << 20, 16L << 30));
     BatcherConfig b = BatcherConfig.defaults();
     BatcherConfig batcher = new BatcherConfig(
         s.getDuration(ConfigKey.of("grace", "How long after an epoch ends its batches wait for stragglers."),

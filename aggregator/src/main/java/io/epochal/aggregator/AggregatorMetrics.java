@@ -34,6 +34,8 @@ public final class AggregatorMetrics {
   private final MeterRegistry registry;
   public final Counter datagrams;
   public final Counter datagramBytes;
+  /** Datagrams dropped because a worker's queue was full (their events are not counted). */
+  public final Counter datagramsDropped;
   public final Counter late;
   public final Counter future;
   public final Counter blobsSealed;
@@ -53,6 +55,8 @@ public final class AggregatorMetrics {
     datagrams = Counter.builder("epochal.aggregator.datagrams").description("Datagrams received").register(registry);
     datagramBytes = Counter.builder("epochal.aggregator.datagram.bytes").description("Datagram bytes received")
         .baseUnit("bytes").register(registry);
+    datagramsDropped = Counter.builder("epochal.aggregator.datagrams.dropped").tag("reason", "queue_full")
+        .description("Datagrams dropped unread because the batching thread's queue was full").register(registry);
     late = Counter.builder("epochal.aggregator.events.late")
         .description("Events whose epoch was already sealed; stored in a further chunk").register(registry);
     future = Counter.builder("epochal.aggregator.events.future")

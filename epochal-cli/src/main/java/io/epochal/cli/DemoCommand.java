@@ -1,37 +1,38 @@
 package io.epochal.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.epochal.aggregator.Aggregator;
+import io.epochal.aggregator.AggregatorConfig;
+import io.epochal.aggregator.AggregatorMetrics;
+import io.epochal.aggregator.spool.FileSpool;
+import io.epochal.aggregator.spool.SpoolReader;
+import io.epochal.aggregator.spool.SpoolRecord;
+import io.epochal.common.config.ConfigSources;
 import io.epochal.emitter.EmitterStats;
 import io.epochal.emitter.EventEmitter;
+import io.epochal.format.BlobKey;
 import io.epochal.format.FormatException;
 import io.epochal.format.Tags;
-import io.epochal.format.blob.BlobBatch;
-import io.epochal.format.blob.BlobEncoder;
 import io.epochal.format.blob.BlobReader;
 import io.epochal.format.blob.EventCursor;
-import io.epochal.format.blob.SealedBlob;
-import io.epochal.format.datagram.DatagramReader;
 import io.epochal.format.reference.ReferenceEvents;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
-import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,11 +40,13 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code epochal demo}: runs what exists of the pipeline on this machine. Today that is the emitter
- * and the event format: the reference event mix is emitted over real UDP on loopback, received and
- * decoded, grouped per (epoch, dc, type, subtype) into blobs, and the blobs are read back and
- * checked, with a live per-second view and a closing summary that compares blob bytes with JSON +
- * gzip. The aggregator, store and consumer join the demo as their issues land.
+ * {@code epochal demo}: runs what exists of the pipeline on this machine, embedded, with the
+ * reference event mix: the real {@link EventEmitter} sends over loopback UDP to a real {@link
+ * Aggregator}, which seals per-second blobs into its spool in a temporary directory. A live view
+ * shows each second; at the end the aggregator is shut down (sealing and fsyncing what it holds),
+ * the spool is read back blob by blob, every checksum verified and every event counted, and a
+ * summary compares blob bytes with JSON + gzip. The store, relocator and consumers join the demo as
+ * their issues land.
  */
 @Command(
     name = "demo",
@@ -61,6 +64,9 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--dc", defaultValue = "1", description = "Data center tag (default: ${DEFAULT-VALUE}).")
   String dc;
 
+  @Option(names = "--keep", description = "Keep the spool directory at the end (its path is printed).")
+  boolean keep;
+
   @Override
   public Integer call() throws Exception {
     if (seconds < 1 || seconds > 3600) {
@@ -70,32 +76,55 @@ final class DemoCommand implements Callable<Integer> {
       throw new UserException(ExitCodes.USAGE, "--rate " + rate + " is outside 1..2000000");
     }
     PrintWriter out = spec.commandLine().getOut();
-    out.printf("epochal demo: emitter -> UDP (loopback) -> datagram decode -> per-second blobs -> read back%n");
-    out.printf("(aggregator, store and consumers join this demo as they land; see README)%n%n");
-    try (Receiver receiver = new Receiver(dc)) {
-      Thread receiving = new Thread(receiver, "demo-receiver");
-      receiving.start();
+    Path dir = Files.createTempDirectory("epochal-demo-");
+    try {
+      out.printf("epochal demo: emitter -UDP-> aggregator -> spool (%s)%n", dir);
+      out.printf("(the store, relocator and consumers join this demo as they land; see README)%n%n");
+      AggregatorConfig config = AggregatorConfig.from(ConfigSources.builder()
+          .flags(Map.of(
+              "epochal.aggregator.id", "demo",
+              "epochal.aggregator.dc", dc,
+              "epochal.aggregator.udp-host", "127.0.0.1",
+              "epochal.aggregator.udp-port", "0",
+              "epochal.aggregator.admin-port", "0",
+              "epochal.aggregator.spool.dir", dir.resolve("spool").toString()))
+          .build().settings(AggregatorConfig.PREFIX));
+      Aggregator aggregator = new Aggregator(config, Clock.systemUTC());
       EmitterStats stats;
-      try (EventEmitter emitter =
-          EventEmitter.builder().aggregator(receiver.address()).dc(dc).type("WEB").build()) {
-        emit(emitter, receiver, out);
-        emitter.flush();
-        stats = awaitDelivery(emitter, receiver);
+      double received;
+      try {
+        aggregator.start();
+        out.printf("aggregator: udp port %d, metrics http://127.0.0.1:%d/metrics%n%n", aggregator.udpPort(),
+            aggregator.adminPort());
+        try (EventEmitter emitter =
+            EventEmitter.builder().aggregator("127.0.0.1", aggregator.udpPort()).dc(dc).type("WEB").build()) {
+          emit(emitter, aggregator.metrics(), out);
+          emitter.flush();
+          stats = awaitDelivery(emitter, aggregator.metrics());
+        }
+        received = received(aggregator.metrics());
+      } finally {
+        aggregator.close(); // seals every open batch and fsyncs the spool
       }
-      stats = receiver.finish(stats, receiving);
-      return summarize(stats, receiver, out);
+      return summarize(stats, (long) received, aggregator.metrics(), config, out);
+    } finally {
+      if (keep) {
+        out.printf("spool kept in %s%n", dir);
+      } else {
+        deleteRecursively(dir);
+      }
+      out.flush();
     }
   }
 
-  private void emit(EventEmitter emitter, Receiver receiver, PrintWriter out) {
+  private void emit(EventEmitter emitter, AggregatorMetrics metrics, PrintWriter out) {
     ReferenceEvents gen = new ReferenceEvents(42);
-    out.printf("%-8s %12s %12s %12s %10s%n", "second", "emitted/s", "received/s", "datagrams/s", "dropped");
+    out.printf("%-7s %11s %11s %8s %12s %9s%n", "second", "emitted/s", "received/s", "blobs", "spool bytes", "dropped");
     long start = System.nanoTime();
     long total = (long) seconds * rate;
     long emitted = 0;
     long lastEmitted = 0;
-    long lastReceived = 0;
-    long lastDatagrams = 0;
+    double lastReceived = 0;
     int second = 1;
     while (emitted < total) {
       long now = System.nanoTime();
@@ -106,15 +135,13 @@ final class DemoCommand implements Callable<Integer> {
         emitted++;
       }
       if (now - start >= second * 1_000_000_000L) {
-        EmitterStats s = emitter.stats();
-        long received = receiver.events.get();
-        long datagrams = receiver.datagrams.get();
-        out.printf("%-8d %12d %12d %12d %10d%n", second, emitted - lastEmitted, received - lastReceived,
-            datagrams - lastDatagrams, s.droppedTotal());
+        double received = received(metrics);
+        out.printf("%-7d %11d %11.0f %8.0f %12.0f %9d%n", second, emitted - lastEmitted, received - lastReceived,
+            metrics.blobsSealed.count(), gauge(metrics, "epochal.aggregator.spool.bytes"),
+            emitter.stats().droppedTotal() + (long) droppedByAggregator(metrics));
         out.flush();
         lastEmitted = emitted;
         lastReceived = received;
-        lastDatagrams = datagrams;
         second++;
       }
       if (emitted >= due) {
@@ -123,18 +150,18 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Waits until everything the emitter sent has been received, or 10 s pass without progress. */
-  private static EmitterStats awaitDelivery(EventEmitter emitter, Receiver receiver) {
+  /** Waits until the aggregator received what the emitter sent, or 10 s pass without progress. */
+  private static EmitterStats awaitDelivery(EventEmitter emitter, AggregatorMetrics metrics) {
     long lastProgress = System.nanoTime();
-    long lastCount = -1;
+    double last = -1;
     while (true) {
       EmitterStats s = emitter.stats();
-      long got = receiver.events.get() + receiver.invalid.get();
+      double got = received(metrics);
       if (s.sent() + s.droppedTotal() >= s.emitted() && got >= s.sent()) {
         return s;
       }
-      if (got != lastCount) {
-        lastCount = got;
+      if (got != last) {
+        last = got;
         lastProgress = System.nanoTime();
       } else if (System.nanoTime() - lastProgress > Duration.ofSeconds(10).toNanos()) {
         return s;
@@ -143,17 +170,23 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private int summarize(EmitterStats s, Receiver r, PrintWriter out) throws FormatException, IOException {
+  private int summarize(EmitterStats s, long received, AggregatorMetrics metrics, AggregatorConfig config,
+      PrintWriter out) throws IOException, FormatException {
+    long blobs = 0;
     long readBack = 0;
-    long jsonBytes = 0;
     long blobBytes = 0;
+    long jsonBytes = 0;
     int maxBlob = 0;
-    // The naive alternative for comparison: each (epoch, dc, type, subtype) as gzipped JSON lines.
     ObjectMapper json = new ObjectMapper();
     Map<Tags, GzipCounter> baseline = new HashMap<>();
-    try (BlobReader reader = new BlobReader()) {
-      for (SealedBlob b : r.blobs) {
-        BlobReader.Blob blob = reader.open(b.bytes());
+    try (FileSpool spool = FileSpool.open(config.spool());
+        SpoolReader r = spool.reader(spool.acknowledgedPosition());
+        BlobReader reader = new BlobReader()) {
+      for (SpoolRecord rec = r.next(); rec != null; rec = r.next()) {
+        BlobReader.Blob blob = reader.open(rec.blob());
+        if (!BlobKey.parse(rec.key()).tags().equals(blob.tags())) {
+          throw new IllegalStateException("spool key " + rec.key() + " does not match its blob " + blob.tags());
+        }
         GZIPOutputStream gzip = baseline.computeIfAbsent(blob.tags(), t -> new GzipCounter()).gzip;
         EventCursor c = blob.cursor();
         while (c.hasNext()) {
@@ -163,8 +196,9 @@ final class DemoCommand implements Callable<Integer> {
           gzip.write('\n');
           readBack++;
         }
-        blobBytes += b.bytes().length;
-        maxBlob = Math.max(maxBlob, b.bytes().length);
+        blobs++;
+        blobBytes += rec.blob().length;
+        maxBlob = Math.max(maxBlob, rec.blob().length);
       }
     }
     long gzipBytes = 0;
@@ -172,137 +206,60 @@ final class DemoCommand implements Callable<Integer> {
       g.gzip.close();
       gzipBytes += g.count[0];
     }
-    long received = r.events.get();
+    double dropped = droppedByAggregator(metrics);
     out.printf("%nsummary%n");
     out.printf("  emitted            %,d events (%,d datagrams, %,d bytes on the wire)%n", s.emitted(), s.datagrams(), s.bytes());
     out.printf("  dropped (emitter)  %,d %s%n", s.droppedTotal(), s.droppedTotal() == 0 ? "" : s.dropped());
-    out.printf("  received           %,d events, %,d invalid, %,d malformed datagrams, %,d datagrams over the queue limit, %,d events lost in transit%n",
-        received, r.invalid.get(), r.malformed.get(), r.queueFull.get(), s.sent() - received - r.invalid.get());
-    out.printf("  blobs              %,d (largest %,d bytes), %,d events read back after checksum%n", r.blobs.size(), maxBlob, readBack);
+    out.printf("  received           %,d events by the aggregator; %,.0f dropped by it; %,d lost in transit%n",
+        received, dropped, s.sent() - received);
+    out.printf("  spool              %,d blobs (largest %,d bytes), %,d events read back, every checksum verified%n",
+        blobs, maxBlob, readBack);
     if (received > 0) {
-      out.printf("  bytes per event    %.1f in blobs vs %.1f as JSON+gzip (%.2fx); wire %.1f%n",
+      out.printf("  bytes per event    %.1f in blobs vs %.1f as JSON+gzip (%.2fx), %.1f as JSON%n",
           (double) blobBytes / received, (double) gzipBytes / received,
-          (double) blobBytes / Math.max(1, gzipBytes), (double) s.bytes() / Math.max(1, s.sent()));
-      out.printf("  compression        %.1fx against JSON lines (%.1f bytes per event); de-duplicated payload %.1f bytes per event%n",
-          (double) jsonBytes / Math.max(1, blobBytes), (double) jsonBytes / received, (double) r.uncompressed / received);
+          (double) blobBytes / Math.max(1, gzipBytes), (double) jsonBytes / received);
+      out.printf("  seconds to spool   p50 %s, p99 %s after the second ends (grace %d ms)%n",
+          percentile(metrics, 0.5), percentile(metrics, 0.99), config.batcher().grace().toMillis());
     }
-    boolean ok = readBack == received && received + r.invalid.get() == s.sent() && received > 0;
-    out.printf("  check              %s%n", ok ? "OK: every received event was read back from its blob"
-        : "FAILED: emitted, received and read-back counts differ");
+    boolean ok = received > 0 && readBack == received && received == s.sent() && dropped == 0;
+    out.printf("  check              %s%n", ok ? "OK: every event the emitter sent is in the spool, exactly once"
+        : "FAILED: sent, received and spooled counts differ");
     out.flush();
     return ok ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
   }
 
-  /** Receives datagrams, decodes them and groups events per tags into blob batches. */
-  private static final class Receiver implements Runnable, AutoCloseable, DatagramReader.Sink {
-    final AtomicLong events = new AtomicLong();
-    final AtomicLong datagrams = new AtomicLong();
-    final AtomicLong invalid = new AtomicLong();
-    final AtomicLong malformed = new AtomicLong();
-    final List<SealedBlob> blobs = new ArrayList<>();
-    long uncompressed;
-    final AtomicLong queueFull = new AtomicLong();
-    volatile Exception failure;
-    private final ArrayBlockingQueue<byte[]> pending = new ArrayBlockingQueue<>(16_384);
-    private final DatagramChannel channel;
-    private final DatagramReader reader = new DatagramReader();
-    private final BlobEncoder encoder;
-    private final Map<Tags, BlobBatch> batches = new HashMap<>();
+  private static double received(AggregatorMetrics metrics) {
+    return metrics.registry().find("epochal.aggregator.events.received").counters().stream()
+        .mapToDouble(Counter::count).sum();
+  }
 
-    Receiver(String dc) throws IOException {
-      channel = DatagramChannel.open();
-      channel.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
-      channel.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-      encoder = BlobEncoder.builder().producerId("demo").build();
-    }
+  private static double droppedByAggregator(AggregatorMetrics metrics) {
+    return metrics.registry().find("epochal.aggregator.events.dropped").counters().stream()
+        .mapToDouble(Counter::count).sum();
+  }
 
-    InetSocketAddress address() throws IOException {
-      return (InetSocketAddress) channel.getLocalAddress();
-    }
+  private static double gauge(AggregatorMetrics metrics, String name) {
+    var g = metrics.registry().find(name).gauge();
+    return g == null ? 0 : g.value();
+  }
 
-    /**
-     * The receive loop only copies datagrams into a bounded queue, so decoding and blob building
-     * (and their JIT warm-up) never keep it from draining the socket.
-     */
-    @Override
-    public void run() {
-      ByteBuffer buf = ByteBuffer.allocate(65_536);
-      Thread processor = new Thread(this::process, "demo-processor");
-      processor.start();
-      try {
-        while (true) {
-          buf.clear();
-          channel.receive(buf);
-          datagrams.incrementAndGet();
-          if (!pending.offer(Arrays.copyOf(buf.array(), buf.position()))) {
-            queueFull.incrementAndGet();
-          }
-        }
-      } catch (ClosedChannelException e) {
-        // finish() closed the channel: done
-      } catch (IOException | RuntimeException e) {
-        failure = e;
-      } finally {
-        try {
-          pending.put(new byte[0]);
-          processor.join();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
+  private static String percentile(AggregatorMetrics metrics, double p) {
+    for (ValueAtPercentile v : metrics.spoolDelay.takeSnapshot().percentileValues()) {
+      if (v.percentile() == p) {
+        return String.format("%.0f ms", v.value(TimeUnit.MILLISECONDS));
       }
     }
+    return "n/a";
+  }
 
-    private void process() {
-      try {
-        while (true) {
-          byte[] d = pending.take();
-          if (d.length == 0) {
-            return;
-          }
-          try {
-            reader.read(d, 0, d.length, this);
-          } catch (FormatException e) {
-            malformed.incrementAndGet();
-          }
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (RuntimeException e) {
-        failure = e;
+  private static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
       }
-    }
-
-    @Override
-    public void event(Tags tags, Map<String, Object> event) {
-      batches.computeIfAbsent(tags, encoder::newBatch).add(event);
-      events.incrementAndGet();
-    }
-
-    @Override
-    public void invalidEvent(FormatException e) {
-      invalid.incrementAndGet();
-    }
-
-    EmitterStats finish(EmitterStats s, Thread receiving) throws IOException, InterruptedException {
-      channel.close();
-      receiving.join();
-      if (failure != null) {
-        throw new IllegalStateException("the demo receiver failed: " + failure, failure);
-      }
-      for (BlobBatch b : batches.values()) {
-        for (SealedBlob blob : b.seal()) {
-          blobs.add(blob);
-          uncompressed += blob.uncompressedBytes();
-        }
-      }
-      return s;
-    }
-
-
-    @Override
-    public void close() throws IOException {
-      channel.close();
-      encoder.close();
     }
   }
 

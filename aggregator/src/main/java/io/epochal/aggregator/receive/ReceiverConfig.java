@@ -14,6 +14,8 @@ import java.time.Duration;
  * @param datagramsPerRead datagrams read per recvmmsg call (epoll only)
  * @param preferEpoll use the native epoll transport when it is available
  * @param tickInterval how often each batcher checks for epochs to seal
+ * @param queueBytes datagram bytes each channel may hold between its receive thread and its
+ *     worker; beyond it datagrams are dropped and counted ({@code queue_full})
  */
 public record ReceiverConfig(
     String host,
@@ -22,7 +24,8 @@ public record ReceiverConfig(
     int receiveBufferBytes,
     int datagramsPerRead,
     boolean preferEpoll,
-    Duration tickInterval) {
+    Duration tickInterval,
+    long queueBytes) {
   public ReceiverConfig {
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port " + port + " outside [0, 65535]");
@@ -33,6 +36,9 @@ public record ReceiverConfig(
     if (datagramsPerRead < 1 || datagramsPerRead > 256) {
       throw new IllegalArgumentException("datagramsPerRead " + datagramsPerRead + " outside [1, 256]");
     }
+    if (queueBytes < 1 << 20) {
+      throw new IllegalArgumentException("queueBytes " + queueBytes + " is below 1 MiB");
+    }
     if (tickInterval.toMillis() < 1) {
       throw new IllegalArgumentException("tickInterval " + tickInterval + " below 1 ms");
     }
@@ -40,6 +46,6 @@ public record ReceiverConfig(
 
   public static ReceiverConfig defaults() {
     return new ReceiverConfig("0.0.0.0", 5140, Math.max(1, Runtime.getRuntime().availableProcessors() / 2),
-        32 << 20, 16, true, Duration.ofMillis(20));
+        32 << 20, 16, true, Duration.ofMillis(20), 128L << 20);
   }
 }

@@ -24,16 +24,21 @@ import io.netty.channel.socket.nio.NioDatagramChannel;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The aggregator's UDP server: {@code channels} Netty datagram channels on one port (SO_REUSEPORT,
- * epoll transport with recvmmsg when available, NIO otherwise), each on its own event-loop thread
- * with its own {@link EpochBatcher}, so receiving, decoding and batching take no locks. Each thread
- * also runs its batcher's {@link EpochBatcher#tick()} every {@code tickInterval}.
+ * epoll transport with recvmmsg when available, NIO otherwise). Each channel's event-loop thread
+ * only copies datagrams into a queue bounded in bytes; a worker thread per channel decodes them
+ * into its own {@link EpochBatcher} and runs its {@link EpochBatcher#tick()} every {@code
+ * tickInterval}. So the receive loop never waits for decoding, compression or a JIT warming up:
+ * bursts land in the queue rather than overflowing the kernel's socket buffer, and batching takes
+ * no locks. A full queue drops datagrams and counts them ({@code datagrams.dropped}).
  *
  * <p>Malformed datagrams are counted by reason and logged at a limited rate with the sender's
  * address; they never affect other datagrams.
@@ -47,6 +52,7 @@ public final class UdpReceiver implements AutoCloseable {
   private final AggregatorMetrics metrics;
   private final List<Channel> channels = new ArrayList<>();
   private final List<EpochBatcher> started = new ArrayList<>();
+  private final List<Worker> workers = new ArrayList<>();
   private EventLoopGroup group;
   private boolean epoll;
   private int boundPort;
@@ -71,11 +77,15 @@ public final class UdpReceiver implements AutoCloseable {
     try {
       for (int i = 0; i < n; i++) {
         EpochBatcher batcher = batchers.get();
+        Worker worker = new Worker(batcher, i);
+        workers.add(worker);
+        started.add(batcher);
+        worker.start();
         Bootstrap b = new Bootstrap()
             .group(group)
             .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
             .option(ChannelOption.SO_RCVBUF, config.receiveBufferBytes())
-            .handler(new Handler(batcher));
+            .handler(new Handler(worker));
         if (epoll) {
           b.option(EpollChannelOption.SO_REUSEPORT, true)
               .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, DatagramFormat.MAX_DATAGRAM_BYTES)
@@ -89,9 +99,6 @@ public final class UdpReceiver implements AutoCloseable {
           port = ((InetSocketAddress) ch.localAddress()).getPort();
         }
         channels.add(ch);
-        started.add(batcher);
-        long ms = config.tickInterval().toMillis();
-        ch.eventLoop().scheduleAtFixedRate(batcher::tick, ms, ms, TimeUnit.MILLISECONDS);
         checkReceiveBuffer(ch);
       }
     } catch (RuntimeException | InterruptedException e) {
@@ -151,20 +158,19 @@ public final class UdpReceiver implements AutoCloseable {
     for (Channel ch : channels) {
       ch.close().awaitUninterruptibly();
     }
-    for (int i = 0; i < channels.size(); i++) {
-      EpochBatcher batcher = started.get(i);
-      channels.get(i).eventLoop().submit(batcher::sealAll).awaitUninterruptibly();
-    }
     group.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly();
+    // Now nothing enters the queues: each worker decodes what is queued, seals everything, ends.
+    for (Worker w : workers) {
+      w.finish();
+    }
   }
 
+  /** On the event loop: count, copy, queue. Nothing that can take long. */
   private final class Handler extends SimpleChannelInboundHandler<DatagramPacket> {
-    private final EpochBatcher batcher;
-    private final DatagramReader reader = new DatagramReader();
-    private final byte[] scratch = new byte[65_536];
+    private final Worker worker;
 
-    Handler(EpochBatcher batcher) {
-      this.batcher = batcher;
+    Handler(Worker worker) {
+      this.worker = worker;
     }
 
     @Override
@@ -173,29 +179,115 @@ public final class UdpReceiver implements AutoCloseable {
       int len = buf.readableBytes();
       metrics.datagrams.increment();
       metrics.datagramBytes.increment(len);
-      byte[] bytes;
-      int off;
-      if (buf.hasArray()) {
-        bytes = buf.array();
-        off = buf.arrayOffset() + buf.readerIndex();
-      } else {
-        buf.getBytes(buf.readerIndex(), scratch, 0, len);
-        bytes = scratch;
-        off = 0;
-      }
-      try {
-        reader.read(bytes, off, len, batcher);
-      } catch (FormatException e) {
-        metrics.malformed(e.reason().label());
-        warn("malformed datagram of {} bytes from {}: {}", len, packet.sender(), e.getMessage());
+      if (!worker.offer(buf, packet.sender())) {
+        metrics.datagramsDropped.increment();
+        warn("dropped a datagram of {} bytes from {}: the batching queue is full ({} bytes)", len, packet.sender(),
+            config.queueBytes());
       }
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      // A bug in batching must not stop the receive loop; it is logged and counted.
       metrics.malformed("internal_error");
-      log.error("error while handling a datagram (receiving continues)", cause);
+      log.error("error while receiving a datagram (receiving continues)", cause);
+    }
+  }
+
+  private record Datagram(byte[] bytes, InetSocketAddress sender) {}
+
+  private static final Datagram FINISH = new Datagram(new byte[0], null);
+
+  /**
+   * Owns one batcher: decodes queued datagrams into it and ticks it. The queue is bounded in bytes
+   * ({@code queueBytes}); datagrams are copied out of Netty's buffers so that the receive buffers
+   * are released at once.
+   */
+  private final class Worker implements Runnable {
+    private final EpochBatcher batcher;
+    private final DatagramReader reader = new DatagramReader();
+    private final LinkedBlockingQueue<Datagram> queue = new LinkedBlockingQueue<>();
+    private final AtomicLong queued = new AtomicLong();
+    private final long tickNanos = config.tickInterval().toNanos();
+    private final Thread thread;
+
+    Worker(EpochBatcher batcher, int index) {
+      this.batcher = batcher;
+      this.thread = new Thread(this, "epochal-batcher-" + index);
+      thread.setDaemon(true);
+    }
+
+    void start() {
+      thread.start();
+    }
+
+    boolean offer(ByteBuf buf, InetSocketAddress sender) {
+      int len = buf.readableBytes();
+      if (queued.addAndGet(len) > config.queueBytes()) {
+        queued.addAndGet(-len);
+        return false;
+      }
+      byte[] bytes = new byte[len];
+      buf.getBytes(buf.readerIndex(), bytes);
+      queue.add(new Datagram(bytes, sender));
+      return true;
+    }
+
+    /** Called after the channels closed: drain, seal everything, stop. */
+    void finish() {
+      queue.add(FINISH);
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    @Override
+    public void run() {
+      long nextTick = System.nanoTime() + tickNanos;
+      try {
+        while (true) {
+          long wait = nextTick - System.nanoTime();
+          Datagram d = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+          if (d == FINISH) {
+            batcher.tick();
+            batcher.sealAll();
+            return;
+          }
+          if (d != null) {
+            queued.addAndGet(-d.bytes().length);
+            handle(d);
+          }
+          if (System.nanoTime() - nextTick >= 0) {
+            tick();
+            nextTick = System.nanoTime() + tickNanos;
+          }
+        }
+      } catch (InterruptedException e) {
+        log.warn("{} interrupted; sealing what it holds", thread.getName());
+        batcher.sealAll();
+      }
+    }
+
+    private void tick() {
+      try {
+        batcher.tick();
+      } catch (RuntimeException e) {
+        log.error("error while sealing (batching continues)", e);
+      }
+    }
+
+    private void handle(Datagram d) {
+      try {
+        reader.read(d.bytes(), 0, d.bytes().length, batcher);
+      } catch (FormatException e) {
+        metrics.malformed(e.reason().label());
+        warn("malformed datagram of {} bytes from {}: {}", d.bytes().length, d.sender(), e.getMessage());
+      } catch (RuntimeException e) {
+        // A bug in batching must not stop the worker; it is logged and counted.
+        metrics.malformed("internal_error");
+        log.error("error while batching a datagram from {} (batching continues)", d.sender(), e);
+      }
     }
   }
 

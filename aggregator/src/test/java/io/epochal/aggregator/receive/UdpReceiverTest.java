@@ -52,7 +52,8 @@ class UdpReceiverTest {
   }
 
   private UdpReceiver start(int channels) throws InterruptedException {
-    ReceiverConfig config = new ReceiverConfig("127.0.0.1", 0, channels, 4 << 20, 16, true, Duration.ofMillis(5));
+    ReceiverConfig config = new ReceiverConfig("127.0.0.1", 0, channels, 4 << 20, 16, true, Duration.ofMillis(5),
+        64L << 20);
     receiver = new UdpReceiver(config, () -> new EpochBatcher(BatcherConfig.defaults(),
         BlobEncoder.builder().producerId("t1").build(), tokens, clock, metrics,
         (k, b) -> sealed.add(Map.entry(k, b))), metrics);
