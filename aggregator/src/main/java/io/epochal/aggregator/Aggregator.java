@@ -72,6 +72,8 @@ public final class Aggregator implements AutoCloseable {
         .description("Bytes in the spool").baseUnit("bytes").register(registry);
     Gauge.builder("epochal.aggregator.spool.backlog", spool, FileSpool::backlogBytes)
         .description("Durable spool bytes the relocator has not acknowledged").baseUnit("bytes").register(registry);
+    Gauge.builder("epochal.aggregator.spool.durable.position", spool, FileSpool::durablePosition)
+        .description("Spool position up to which every record is fsynced").register(registry);
     Gauge.builder("epochal.aggregator.spool.queue", writer, SpoolWriter::queuedBytes)
         .description("Sealed blob bytes waiting for the spool writer").baseUnit("bytes").register(registry);
     tokens = new ChunkTokens(config.id(), generation);

@@ -150,6 +150,16 @@ class UdpReceiverTest {
             d[1] = 'D'; // right magic, the rest garbage
           }
           garbage++;
+        } else if (i % 3 == 1 && i % 7 == 0) {
+          // A valid datagram with one bit flipped: the checksum rejects it whole.
+          DatagramBuilder b = new DatagramBuilder(8192);
+          EventRecords.encode(enc, E, "1", "WEB", "", Map.of("i", (long) -i));
+          b.tryAdd(enc.buffer(), 0, enc.position());
+          int len = b.finish();
+          d = java.util.Arrays.copyOf(b.buffer(), len);
+          int bit = random.nextInt(len * 8);
+          d[bit / 8] ^= (byte) (1 << (bit % 8));
+          garbage++;
         } else {
           DatagramBuilder b = new DatagramBuilder(8192);
           EventRecords.encode(enc, E, "1", "WEB", "", Map.of("i", (long) i));
@@ -169,7 +179,9 @@ class UdpReceiverTest {
     assertThat(malformed).isEqualTo(garbage);
     r.close();
     Map<Tags, List<Map<String, Object>>> byTags = readAll();
-    assertThat(byTags.get(new Tags(E, "1", "WEB", ""))).hasSize(valid);
+    List<Map<String, Object>> kept = byTags.get(new Tags(E, "1", "WEB", ""));
+    assertThat(kept).hasSize(valid);
+    assertThat(kept).allSatisfy(e -> assertThat((Long) e.get("i")).isPositive()); // no mutated one slipped in
   }
 
   @Test
