@@ -107,7 +107,7 @@ class UdpReceiverTest {
           // grouping, not about overload (the load harness measures that).
           emitter.flush();
           int sent = i + 1;
-          await("round received", () -> received() == sent);
+          await("round received (emitter " + emitter.stats() + ")", () -> received() == sent);
         }
       }
     }

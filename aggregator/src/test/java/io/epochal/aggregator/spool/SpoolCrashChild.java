@@ -57,9 +57,11 @@ public final class SpoolCrashChild {
     })) {
       ArrayDeque<Long> ends = new ArrayDeque<>(); // ends of records not yet acknowledged, oldest first
       long seq = 0;
-      for (SpoolRecord r : SpoolTesting.readAll(spool, spool.acknowledgedPosition())) {
-        seq = seqOf(r.key()) + 1;
-        ends.addLast(r.nextPosition());
+      try (SpoolReader reader = spool.reader(spool.acknowledgedPosition())) {
+        for (SpoolRecord r; (r = reader.next()) != null; ) {
+          seq = seqOf(r.key()) + 1;
+          ends.addLast(r.nextPosition());
+        }
       }
       System.out.println("READY " + seq);
       System.out.flush();

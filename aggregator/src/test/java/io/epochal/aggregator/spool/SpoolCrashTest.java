@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -73,16 +74,25 @@ class SpoolCrashTest {
     long readySeq = -1;
     TreeMap<Long, Long> durable = new TreeMap<>();
     List<Long> acks = new ArrayList<>();
+    ArrayDeque<String> tail = new ArrayDeque<>(); // the child's last lines, for failure messages
     long deadline = System.nanoTime() + CYCLE_TIMEOUT_NANOS;
     try {
       boolean killed = false;
       while (true) {
         String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        assertThat(line).as("child output before the deadline (alive: %s, %d durable reports)", child.isAlive(),
-            durable.size()).isNotNull();
+        assertThat(line).as("child output before the deadline (alive: %s, %d durable reports), last lines:%n%s",
+            child.isAlive(), durable.size(), String.join("\n", tail)).isNotNull();
         if (line.equals(EOF)) {
-          assertThat(killed).as("child exited by itself with %s", child.isAlive() ? "?" : child.exitValue()).isTrue();
+          if (!killed) {
+            boolean exited = child.waitFor(10, TimeUnit.SECONDS);
+            assertThat(killed).as("child exited by itself (%s), last lines:%n%s",
+                exited ? "exit code " + child.exitValue() : "still alive", String.join("\n", tail)).isTrue();
+          }
           break;
+        }
+        tail.addLast(line);
+        if (tail.size() > 30) {
+          tail.removeFirst();
         }
         String[] f = line.split(" ");
         switch (f[0]) {
@@ -118,22 +128,23 @@ class SpoolCrashTest {
         assertThat(acked).as("every acknowledge the child saw return is persisted")
             .isGreaterThanOrEqualTo(run.acks.get(run.acks.size() - 1));
       }
-      List<SpoolRecord> records = SpoolTesting.readAll(spool, acked);
-      assertThat(records).as("records remain after the acknowledged position").isNotEmpty();
       TreeMap<Long, Long> seqByNext = new TreeMap<>();
       long previousSeq = -1;
       long expectedPosition = acked;
-      for (SpoolRecord r : records) {
-        long seq = SpoolCrashChild.seqOf(r.key());
-        if (previousSeq >= 0) {
-          assertThat(seq).as("no duplicates, no gaps (seed %d)", seed).isEqualTo(previousSeq + 1);
+      try (SpoolReader reader = spool.reader(acked)) {
+        for (SpoolRecord r; (r = reader.next()) != null; ) {
+          long seq = SpoolCrashChild.seqOf(r.key());
+          if (previousSeq >= 0) {
+            assertThat(seq).as("no duplicates, no gaps (seed %d)", seed).isEqualTo(previousSeq + 1);
+          }
+          assertThat(r.position()).isEqualTo(expectedPosition);
+          assertThat(r.blob()).as("blob %d", seq).isEqualTo(SpoolCrashChild.blob(seq));
+          seqByNext.put(r.nextPosition(), seq);
+          previousSeq = seq;
+          expectedPosition = r.nextPosition();
         }
-        assertThat(r.position()).isEqualTo(expectedPosition);
-        assertThat(r.blob()).as("blob %d", seq).isEqualTo(SpoolCrashChild.blob(seq));
-        seqByNext.put(r.nextPosition(), seq);
-        previousSeq = seq;
-        expectedPosition = r.nextPosition();
       }
+      assertThat(seqByNext).as("records remain after the acknowledged position").isNotEmpty();
       // Every durable report names the position just after record count - 1, and that record survived.
       for (var report : run.durable.entrySet()) {
         long position = report.getKey();
