@@ -77,7 +77,7 @@ public record AggregatorConfig(
             SpoolConfig.DEFAULT_SEGMENT_BYTES, SpoolConfig.MIN_SEGMENT_BYTES, SpoolConfig.MAX_SEGMENT_BYTES),
         s.getBytes(ConfigKey.of("spool.max-bytes",
             "Spool size cap; when reached, new blobs are dropped (spool_full) until the relocator frees space."),
-            SpoolConfig.DEFAULT_MAX_BYTES, 1 << 20, Long.MAX_VALUE / 2),
+            SpoolConfig.DEFAULT_MAX_BYTES, 1 << 20, 1L << 50),
         s.getDuration(ConfigKey.of("spool.sync-interval", "Group-commit interval of spool fsyncs (0: every append)."),
             SpoolConfig.DEFAULT_SYNC_INTERVAL, Duration.ZERO, SpoolConfig.MAX_SYNC_INTERVAL));
     long queue = s.getBytes(ConfigKey.of("spool.queue-bytes",
