@@ -65,8 +65,9 @@ public final class Aggregator implements AutoCloseable {
 
   private void openSpool() throws IOException {
     Files.createDirectories(config.spool().directory());
-    long generation = nextGeneration(config.spool().directory());
     spool = FileSpool.open(config.spool());
+    // After open: the spool's directory lock keeps a second process from bumping it too.
+    long generation = nextGeneration(config.spool().directory());
     writer = new SpoolWriter(spool, metrics, clock, config.spoolQueueBytes());
     Gauge.builder("epochal.aggregator.spool.bytes", spool, FileSpool::sizeBytes)
         .description("Bytes in the spool").baseUnit("bytes").register(registry);
@@ -132,7 +133,7 @@ public final class Aggregator implements AutoCloseable {
       checks.put("spool", Health.down("not open"));
     } else if (s.failed()) {
       checks.put("spool", Health.down("spool failed; see the log"));
-    } else if (s.sizeBytes() >= config.spool().maxBytes()) {
+    } else if (s.full()) {
       checks.put("spool", Health.down("spool full: " + s.sizeBytes() + " bytes"));
     } else {
       checks.put("spool", Health.up(s.sizeBytes() + " bytes, backlog " + s.backlogBytes()));

@@ -63,9 +63,14 @@ import org.slf4j.LoggerFactory;
  * or {@link #sync()}: the JDK closes a file channel when its thread is interrupted, which fails the
  * spool until it is reopened. One process at a time may open a directory (a lock file enforces it).
  *
+ * <p><b>Records.</b> A record takes {@code 14 + key bytes + blob bytes} on disk and must fit in one
+ * segment ({@code spool.segment-bytes}); keys are 1 to 1024 bytes of UTF-8, blobs at most 32 MiB.
+ *
  * <p><b>Failures.</b> A failed write is undone (the file is cut back) and reported to that append
- * only. A failed fsync is not retried: the spool is then failed, every later append or sync throws,
- * and the durable position stops advancing until the spool is reopened (recovery rescans the files).
+ * only. A failed fsync is not retried (the kernel may have dropped the dirty pages): the spool is
+ * then failed, every later append or sync throws, and the durable position stops advancing until the
+ * spool is reopened, which rescans the files. With a sync interval of 0 an append whose own fsync
+ * fails throws although its record was written; it may surface after a reopen.
  */
 public final class FileSpool implements BlobSink, BlobSource {
   private static final Logger log = LoggerFactory.getLogger(FileSpool.class);
@@ -92,12 +97,13 @@ public final class FileSpool implements BlobSink, BlobSource {
   private boolean dirDirty;
   private volatile long end;
   private volatile long sizeBytes;
+  private volatile boolean full;
 
   // Syncing: syncLock is taken before writeLock, never after it.
   private final ReentrantLock syncLock = new ReentrantLock();
   private final Object durableMonitor = new Object();
   private volatile long durable;
-  private boolean channelsClosed;
+  private volatile boolean channelsClosed;
 
   private final Object ackLock = new Object();
   private volatile long acked;
@@ -382,7 +388,8 @@ public final class FileSpool implements BlobSink, BlobSource {
    * {@inheritDoc}
    *
    * <p>The record takes {@code 14 + key bytes + blob bytes} on disk and must fit in one segment.
-   * Keys are 1 to 1024 bytes of UTF-8; blobs at most 32 MiB.
+   * Keys are 1 to 1024 bytes of UTF-8; blobs at most 32 MiB. With {@code spool.sync-interval} 0 the
+   * record is durable when this returns.
    */
   @Override
   public long append(String key, byte[] blob) throws SpoolFullException, IOException {
@@ -400,8 +407,10 @@ public final class FileSpool implements BlobSink, BlobSource {
     try {
       ensureWritable();
       if (sizeBytes + recordBytes > config.maxBytes()) {
+        full = true;
         throw new SpoolFullException(recordBytes, sizeBytes, config.maxBytes());
       }
+      full = false;
       Segment s = active;
       if (s.size > 0 && s.size + recordBytes > config.segmentBytes()) {
         s = roll();
@@ -507,7 +516,7 @@ public final class FileSpool implements BlobSink, BlobSource {
     synchronized (durableMonitor) {
       while (durable < position) {
         long left = deadline - System.nanoTime();
-        if (left <= 0 || closed) {
+        if (left <= 0 || channelsClosed) {
           return false;
         }
         TimeUnit.NANOSECONDS.timedWait(durableMonitor, left);
@@ -682,6 +691,7 @@ public final class FileSpool implements BlobSink, BlobSource {
     try {
       if (segments.remove(s.base, s)) {
         sizeBytes -= s.size;
+        full = false;
       }
     } finally {
       writeLock.unlock();
@@ -736,6 +746,14 @@ public final class FileSpool implements BlobSink, BlobSource {
     return Math.max(0, durable - acked);
   }
 
+  /**
+   * Whether the last append was refused for the size cap and no space has been freed since (for a
+   * health check: {@code sizeBytes()} alone rarely reaches the cap exactly).
+   */
+  public boolean full() {
+    return full;
+  }
+
   /** Segment files on disk, the active one included. */
   public int segmentCount() {
     return segments.size();
@@ -786,9 +804,6 @@ public final class FileSpool implements BlobSink, BlobSource {
       }
       closed = true;
     }
-    synchronized (durableMonitor) {
-      durableMonitor.notifyAll();
-    }
     IOException error = null;
     if (flusher != null) {
       flusher.shutdown();
@@ -822,7 +837,7 @@ public final class FileSpool implements BlobSink, BlobSource {
       closed = true;
     }
     if (flusher != null) {
-      flusher.shutdownNow();
+      flusher.shutdown(); // not shutdownNow: an interrupt would close the channel under a running fsync
       try {
         flusher.awaitTermination(1, TimeUnit.MINUTES);
       } catch (InterruptedException e) {
@@ -840,9 +855,15 @@ public final class FileSpool implements BlobSink, BlobSource {
       for (Segment s : segments.values()) {
         closeChannel(s, error);
       }
+      for (Segment s : unsynced) { // sealed, and deleted because acknowledged, but not yet synced
+        closeChannel(s, error);
+      }
     } finally {
       writeLock.unlock();
       syncLock.unlock();
+    }
+    synchronized (durableMonitor) {
+      durableMonitor.notifyAll();
     }
     try {
       dirLock.release();

@@ -8,8 +8,9 @@ package io.epochal.aggregator.spool;
  * @param records records found intact in unacknowledged segments
  * @param tornTailBytes bytes cut from the end of the last segment (an interrupted append: expected
  *     after a crash, logged at WARN)
- * @param corruptBytes bytes cut from older segments, from a bad record to the end of its segment
- *     (storage damage or a lost write: logged at ERROR)
+ * @param corruptBytes bytes cut from a bad record to the end of its segment, where the bad record is
+ *     in an older segment or is followed by an intact record (storage damage or a lost write: logged
+ *     at ERROR)
  * @param millis how long opening took
  */
 public record SpoolRecovery(int segments, long records, long tornTailBytes, long corruptBytes, long millis) {}

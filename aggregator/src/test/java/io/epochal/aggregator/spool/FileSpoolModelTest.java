@@ -46,7 +46,7 @@ class FileSpoolModelTest {
 
   record Read(double from) implements Op {}
 
-  @Property(tries = 60)
+  @Property(tries = 200)
   void behavesLikeTheModel(@ForAll("ops") List<Op> ops, @ForAll @IntRange(min = 2, max = 6) int capSegments)
       throws Exception {
     Path dir = Files.createTempDirectory("spool-model");

@@ -222,6 +222,7 @@ class FileSpoolTest {
       assertThat(full.sizeBytes() + full.recordBytes()).isGreaterThan(config.maxBytes());
       assertThat(full.getMessage()).contains("spool full", "spool.max-bytes = 8192");
       assertThat(full.getStackTrace()).isEmpty();
+      assertThat(spool.full()).isTrue();
       // Refusals write nothing and stay refusals.
       for (int i = 0; i < 3; i++) {
         int s = seq;
@@ -236,6 +237,7 @@ class FileSpoolTest {
       spool.acknowledge(spool.durablePosition());
 
       // Space is back; appends succeed by themselves.
+      assertThat(spool.full()).isFalse();
       assertThat(spool.sizeBytes()).isLessThanOrEqualTo(4096);
       for (int i = 0; i < 20; i++) {
         try {

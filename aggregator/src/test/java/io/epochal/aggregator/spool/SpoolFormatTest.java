@@ -12,11 +12,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** The bytes docs/spool-format.md shows are the bytes the code writes. */
 class SpoolFormatTest {
   /** docs/spool-format.md, "Example": key "1413813813:1:WEB:app:a7.0", blob "hello, spool". */
-  static final String EXAMPLE_RECORD = "45505352" + "XXXXXXXX" + "25000000" + "1900"
+  static final String EXAMPLE_RECORD = "45505352" + "ee52f8ef" + "27000000" + "1900"
       + "313431333831333831333a313a5745423a6170703a61372e30" + "68656c6c6f2c2073706f6f6c";
 
   /** The ack file after acknowledging that record (position 51). */
-  static final String EXAMPLE_ACK = "45505341" + "3300000000000000" + "XXXXXXXX";
+  static final String EXAMPLE_ACK = "45505341" + "3300000000000000" + "ccf22d0a";
 
   @TempDir
   Path dir;
@@ -30,7 +30,6 @@ class SpoolFormatTest {
     }
     String record = HexFormat.of().formatHex(Files.readAllBytes(dir.resolve("00000000000000000000.spool")));
     String ack = HexFormat.of().formatHex(Files.readAllBytes(dir.resolve("ack")));
-    System.out.println("record " + record + "\nack " + ack);
     assertThat(record).isEqualTo(EXAMPLE_RECORD);
     assertThat(ack).isEqualTo(EXAMPLE_ACK);
   }
