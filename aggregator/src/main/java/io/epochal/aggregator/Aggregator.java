@@ -47,6 +47,7 @@ public final class Aggregator implements AutoCloseable {
   private final AggregatorMetrics metrics;
   private FileSpool spool;
   private SpoolWriter writer;
+  private ChunkTokens tokens;
   private UdpReceiver receiver;
   private AdminServer admin;
   private final LifecycleStack stack;
@@ -80,8 +81,6 @@ public final class Aggregator implements AutoCloseable {
     tokens = new ChunkTokens(config.id(), generation);
     log.info("spool {} opened: {} bytes, generation {}", config.spool().directory(), spool.sizeBytes(), generation);
   }
-
-  private ChunkTokens tokens;
 
   private void closeSpool() {
     try {

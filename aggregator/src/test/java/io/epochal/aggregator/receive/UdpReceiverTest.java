@@ -70,6 +70,11 @@ class UdpReceiverTest {
     }
   }
 
+  private double malformed() {
+    return registry.find("epochal.aggregator.datagrams.malformed").counters().stream()
+        .mapToDouble(c -> c.count()).sum();
+  }
+
   private double received() {
     return metrics.registry().find("epochal.aggregator.events.received").counters().stream()
         .mapToDouble(c -> c.count()).sum();
@@ -173,11 +178,11 @@ class UdpReceiverTest {
     }
     int expectValid = valid;
     int expectGarbage = garbage;
-    await("every datagram accounted for", () -> metrics.datagrams.count() == expectValid + expectGarbage);
-    double malformed = registry.find("epochal.aggregator.datagrams.malformed").counters().stream()
-        .mapToDouble(c -> c.count()).sum();
-    assertThat(malformed).isEqualTo(garbage);
+    await("every datagram received", () -> metrics.datagrams.count() == expectValid + expectGarbage);
+    // The worker decodes after the receive thread counted: wait for it to judge them all.
+    await("every datagram judged", () -> received() == expectValid && malformed() == expectGarbage);
     r.close();
+    assertThat(malformed()).isEqualTo(garbage);
     Map<Tags, List<Map<String, Object>>> byTags = readAll();
     List<Map<String, Object>> kept = byTags.get(new Tags(E, "1", "WEB", ""));
     assertThat(kept).hasSize(valid);
