@@ -4,6 +4,7 @@ import io.epochal.aggregator.AggregatorMetrics.DropReason;
 import io.epochal.aggregator.batch.EpochBatcher;
 import io.epochal.aggregator.spool.BlobSink;
 import io.epochal.aggregator.spool.SpoolFullException;
+import io.epochal.common.log.RateLimitedLog;
 import io.epochal.format.BlobKey;
 import io.epochal.format.blob.SealedBlob;
 import java.io.IOException;
@@ -22,7 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class SpoolWriter implements EpochBatcher.Output, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SpoolWriter.class);
-  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final RateLimitedLog limited = new RateLimitedLog(log);
 
   private record Item(BlobKey key, SealedBlob blob) {}
 
@@ -36,7 +37,6 @@ public final class SpoolWriter implements EpochBatcher.Output, AutoCloseable {
   private final AtomicLong queuedBytes = new AtomicLong();
   private final AtomicLong appendedBlobs = new AtomicLong();
   private final Thread thread;
-  private long lastWarn;
   private volatile boolean closed;
 
   public SpoolWriter(BlobSink sink, AggregatorMetrics metrics, Clock clock, long maxQueueBytes) {
@@ -56,8 +56,8 @@ public final class SpoolWriter implements EpochBatcher.Output, AutoCloseable {
     if (closed || queuedBytes.addAndGet(n) > maxQueueBytes) {
       queuedBytes.addAndGet(-n);
       metrics.dropped(DropReason.SPOOL_QUEUE_FULL, blob.eventCount());
-      warn("dropped blob " + key + " (" + blob.eventCount() + " events): spool queue full ("
-          + maxQueueBytes + " bytes)", null);
+      limited.error("spool_queue_full", "dropped blob {} ({} events): spool queue full ({} bytes)", key,
+          blob.eventCount(), maxQueueBytes);
       return;
     }
     queue.add(new Item(key, blob));
@@ -100,23 +100,15 @@ public final class SpoolWriter implements EpochBatcher.Output, AutoCloseable {
       }
     } catch (SpoolFullException e) {
       metrics.dropped(DropReason.SPOOL_FULL, item.blob().eventCount());
-      warn("dropped blob " + item.key() + " (" + item.blob().eventCount() + " events): " + e.getMessage(), null);
+      limited.error("spool_full", "dropped blob {} ({} events): {}", item.key(), item.blob().eventCount(),
+          e.getMessage());
     } catch (IOException | RuntimeException e) {
       metrics.dropped(DropReason.SPOOL_ERROR, item.blob().eventCount());
-      warn("dropped blob " + item.key() + " (" + item.blob().eventCount() + " events): spool write failed", e);
+      limited.error("spool_error", "dropped blob {} ({} events): spool write failed", item.key(),
+          item.blob().eventCount(), e);
     }
   }
 
-  private void warn(String message, Throwable cause) {
-    long now = System.nanoTime();
-    synchronized (this) {
-      if (lastWarn != 0 && now - lastWarn < WARN_INTERVAL_NANOS) {
-        return;
-      }
-      lastWarn = now;
-    }
-    log.error("{} (logged at most every 10 s; see epochal.aggregator.events.dropped)", message, cause);
-  }
 
   /** Appends everything queued, then stops the thread and syncs the spool. Idempotent. */
   @Override

@@ -2,6 +2,7 @@ package io.epochal.aggregator.receive;
 
 import io.epochal.aggregator.AggregatorMetrics;
 import io.epochal.aggregator.batch.EpochBatcher;
+import io.epochal.common.log.RateLimitedLog;
 import io.epochal.format.FormatException;
 import io.epochal.format.datagram.DatagramFormat;
 import io.epochal.format.datagram.DatagramReader;
@@ -45,7 +46,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class UdpReceiver implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(UdpReceiver.class);
-  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+  /** Malformed input and drops: at most one line per reason every 10 s, with the count suppressed. */
+  private static final RateLimitedLog limited = new RateLimitedLog(log);
 
   private final ReceiverConfig config;
   private final Supplier<EpochBatcher> batchers;
@@ -56,7 +58,6 @@ public final class UdpReceiver implements AutoCloseable {
   private EventLoopGroup group;
   private boolean epoll;
   private int boundPort;
-  private volatile long lastWarn;
   private volatile boolean stopped;
 
   public UdpReceiver(ReceiverConfig config, Supplier<EpochBatcher> batchers, AggregatorMetrics metrics) {
@@ -181,8 +182,8 @@ public final class UdpReceiver implements AutoCloseable {
       metrics.datagramBytes.increment(len);
       if (!worker.offer(buf, packet.sender())) {
         metrics.datagramsDropped.increment();
-        warn("dropped a datagram of {} bytes from {}: the batching queue is full ({} bytes)", len, packet.sender(),
-            config.queueBytes());
+        limited.warn("queue_full", "dropped a datagram of {} bytes from {}: the batching queue is full ({} bytes)",
+            len, packet.sender(), config.queueBytes());
       }
     }
 
@@ -282,7 +283,8 @@ public final class UdpReceiver implements AutoCloseable {
         reader.read(d.bytes(), 0, d.bytes().length, batcher);
       } catch (FormatException e) {
         metrics.malformed(e.reason().label());
-        warn("malformed datagram of {} bytes from {}: {}", d.bytes().length, d.sender(), e.getMessage());
+        limited.warn(e.reason().label(), "malformed datagram of {} bytes from {}: {}", d.bytes().length, d.sender(),
+            e.getMessage());
       } catch (RuntimeException e) {
         // A bug in batching must not stop the worker; it is logged and counted.
         metrics.malformed("internal_error");
@@ -291,12 +293,4 @@ public final class UdpReceiver implements AutoCloseable {
     }
   }
 
-  private void warn(String format, Object... args) {
-    long now = System.nanoTime();
-    long last = lastWarn;
-    if (last == 0 || now - last > WARN_INTERVAL_NANOS) {
-      lastWarn = now;
-      log.warn(format + " (logged at most every 10 s; see epochal.aggregator.datagrams.malformed)", args);
-    }
-  }
 }
