@@ -19,6 +19,11 @@ public final class AggregatorMetrics {
     SPOOL_FULL,
     /** The queue of sealed blobs waiting for the spool was full. */
     SPOOL_QUEUE_FULL,
+    /**
+     * A receive channel's datagram queue was full; counted from the datagram's header (events of a
+     * datagram whose header is not even valid are not known and not counted here).
+     */
+    RECEIVE_QUEUE_FULL,
     /** Writing to the spool failed. */
     SPOOL_ERROR,
     /** The event's epoch is older than the retention: the store would expire it at once. */

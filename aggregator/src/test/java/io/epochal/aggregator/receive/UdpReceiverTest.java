@@ -190,6 +190,23 @@ class UdpReceiverTest {
   }
 
   @Test
+  void aDroppedDatagramCountsTheEventsItsHeaderDeclares() {
+    EventEncoder enc = new EventEncoder(256, 60_000, false);
+    DatagramBuilder b = new DatagramBuilder(8192);
+    for (int i = 0; i < 7; i++) {
+      EventRecords.encode(enc, E, "1", "WEB", "", Map.of("i", (long) i));
+      b.tryAdd(enc.buffer(), 0, enc.position());
+    }
+    int len = b.finish();
+    io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(b.buffer(), 0, len);
+    assertThat(UdpReceiver.declaredEvents(buf)).isEqualTo(7);
+    assertThat(UdpReceiver.declaredEvents(io.netty.buffer.Unpooled.wrappedBuffer(new byte[] {1, 2, 3}))).isZero();
+    byte[] wrongMagic = java.util.Arrays.copyOf(b.buffer(), len);
+    wrongMagic[0] = 'X';
+    assertThat(UdpReceiver.declaredEvents(io.netty.buffer.Unpooled.wrappedBuffer(wrongMagic))).isZero();
+  }
+
+  @Test
   void closeSealsWhatIsOpen() throws Exception {
     UdpReceiver r = start(1);
     try (EventEmitter emitter = EventEmitter.builder().aggregator("127.0.0.1", r.port()).dc("1").type("WEB")
