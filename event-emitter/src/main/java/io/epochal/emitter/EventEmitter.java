@@ -22,7 +22,7 @@ import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,6 +70,8 @@ public final class EventEmitter implements AutoCloseable {
       ThreadLocal.withInitial(() -> new EventEncoder(1024, MAX_RECORD_BYTES, false));
 
   private final ReentrantLock lock = new ReentrantLock();
+  /** Signalled (under {@link #lock}) when a datagram is queued, a first event opens one, or on close. */
+  private final Condition wakeup = lock.newCondition();
   /** Free datagram buffers; together with {@link #queue} and {@link #open} they are all there is. */
   private final ArrayBlockingQueue<DatagramBuilder> free;
   /** Full datagrams waiting for the sender thread. */
@@ -202,45 +204,49 @@ public final class EventEmitter implements AutoCloseable {
         drop(DropReason.BUFFER_FULL, 1, null);
       }
     } finally {
-      lock.unlock();
       if (wake) {
-        LockSupport.unpark(sender);
+        wakeup.signal();
       }
+      lock.unlock();
     }
   }
 
+  /**
+   * The sender waits on a condition of the same lock that guards every enqueue, and re-checks the
+   * queue under it, so no wake-up is lost. (It used LockSupport permits before, which the lock's own
+   * parking could consume, leaving datagrams queued behind a sleeping sender.)
+   */
   private void sendLoop() {
     while (true) {
       DatagramBuilder d = queue.poll();
-      if (d != null) {
-        send(d);
-        release(d);
-        continue;
-      }
-      long parkNanos = -1;
-      lock.lock();
-      try {
-        if (open != null && !open.isEmpty()) {
-          long age = System.nanoTime() - openSince;
-          if (age >= lingerNanos || closed) {
-            d = open;
-            open = free.poll();
-          } else {
-            parkNanos = lingerNanos - age;
+      if (d == null) {
+        lock.lock();
+        try {
+          if (!queue.isEmpty()) {
+            continue;
           }
-        } else if (closed) {
-          return;
+          if (open != null && !open.isEmpty()) {
+            long age = System.nanoTime() - openSince;
+            if (age >= lingerNanos || closed) {
+              d = open;
+              open = free.poll();
+            } else {
+              wakeup.awaitNanos(lingerNanos - age);
+            }
+          } else if (closed) {
+            return;
+          } else {
+            wakeup.await();
+          }
+        } catch (InterruptedException e) {
+          // Not a way to stop the sender (close() is): keep sending.
+        } finally {
+          lock.unlock();
         }
-      } finally {
-        lock.unlock();
       }
       if (d != null) {
         send(d);
         release(d);
-      } else if (parkNanos > 0) {
-        LockSupport.parkNanos(this, parkNanos);
-      } else {
-        LockSupport.park(this);
       }
     }
   }
@@ -312,6 +318,18 @@ public final class EventEmitter implements AutoCloseable {
     return new EmitterStats(emitted.sum(), sent.sum(), datagrams.sum(), bytes.sum(), Map.copyOf(d));
   }
 
+  /** Buffer occupancy and the sender's state, for diagnostics. */
+  @Override
+  public String toString() {
+    lock.lock();
+    try {
+      return "EventEmitter[queued=" + queue.size() + ", free=" + free.size() + ", open="
+          + (open == null ? "none" : open.count() + " events") + ", sender=" + sender.getState() + "]";
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Hands the open datagram to the sender now instead of after the linger. */
   public void flush() {
     lock.lock();
@@ -319,10 +337,10 @@ public final class EventEmitter implements AutoCloseable {
       if (open != null && !open.isEmpty()) {
         enqueueOpen();
       }
+      wakeup.signal();
     } finally {
       lock.unlock();
     }
-    LockSupport.unpark(sender);
   }
 
   /**

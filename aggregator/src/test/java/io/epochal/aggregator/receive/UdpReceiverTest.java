@@ -61,6 +61,17 @@ class UdpReceiverTest {
     return receiver;
   }
 
+  private static void awaitOr(java.util.function.Supplier<String> what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out: " + what.get());
+      }
+      Thread.onSpinWait();
+      Thread.yield();
+    }
+  }
+
   private static void await(String what, BooleanSupplier condition) {
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     while (!condition.getAsBoolean()) {
@@ -112,7 +123,8 @@ class UdpReceiverTest {
           // grouping, not about overload (the load harness measures that).
           emitter.flush();
           int sent = i + 1;
-          await("round received (emitter " + emitter.stats() + ")", () -> received() == sent);
+          awaitOr(() -> "round " + sent + ": received " + received() + ", datagrams " + metrics.datagrams.count()
+              + ", malformed " + malformed() + ", emitter " + emitter.stats() + " " + emitter, () -> received() == sent);
         }
       }
     }
