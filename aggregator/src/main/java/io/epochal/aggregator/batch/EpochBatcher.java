@@ -2,6 +2,7 @@ package io.epochal.aggregator.batch;
 
 import io.epochal.aggregator.AggregatorMetrics;
 import io.epochal.aggregator.AggregatorMetrics.DropReason;
+import io.epochal.common.log.RateLimitedLog;
 import io.epochal.format.BlobKey;
 import io.epochal.format.FormatException;
 import io.epochal.format.Tags;
@@ -15,7 +16,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * ticks, seals). Time comes from the injected {@link Clock}.
  */
 public final class EpochBatcher implements DatagramReader.Sink {
-  private static final Logger log = LoggerFactory.getLogger(EpochBatcher.class);
+  private static final RateLimitedLog limited = new RateLimitedLog(LoggerFactory.getLogger(EpochBatcher.class));
 
   /** Receives sealed blobs, on the batcher's thread; must not block. */
   public interface Output {
@@ -41,6 +41,8 @@ public final class EpochBatcher implements DatagramReader.Sink {
     final BlobBatch batch;
     long deadlineMillis;
     long retained;
+    /** Events added but not yet counted in {@code events.received} (counted per tick, not per event). */
+    long unreported;
 
     Open(BlobBatch batch, long deadlineMillis) {
       this.batch = batch;
@@ -57,7 +59,6 @@ public final class EpochBatcher implements DatagramReader.Sink {
   private final Map<Tags, Open> open = new HashMap<>();
   private final long graceMillis;
   private long openBytes;
-  private long acceptedEvents;
 
   public EpochBatcher(
       BatcherConfig config, BlobEncoder encoder, ChunkTokens tokens, Clock clock, AggregatorMetrics metrics,
@@ -100,11 +101,10 @@ public final class EpochBatcher implements DatagramReader.Sink {
       o.batch.add(event);
     } catch (IllegalArgumentException e) {
       metrics.dropped(DropReason.UNBATCHABLE, 1);
-      log.warn("dropped an event of {}: {}", tags, e.getMessage());
+      limited.warn("unbatchable", "dropped an event of {}: {}", tags, e.getMessage());
       return;
     }
-    acceptedEvents++;
-    metrics.received(tags.type(), 1);
+    o.unreported++;
     long retained = o.batch.retainedBytes();
     openBytes += retained - o.retained;
     o.retained = retained;
@@ -121,13 +121,17 @@ public final class EpochBatcher implements DatagramReader.Sink {
     metrics.invalidEvent(e.reason().label());
   }
 
-  /** Seals every batch whose deadline has passed. Call often (e.g. every 50 ms). */
+  /**
+   * Seals every batch whose deadline has passed and brings {@code events.received} up to date.
+   * Call often (the receiver ticks every 20 ms).
+   */
   public void tick() {
     long now = clock.millis();
     Iterator<Open> it = open.values().iterator();
     List<Open> due = null;
     while (it.hasNext()) {
       Open o = it.next();
+      report(o);
       if (o.deadlineMillis <= now) {
         if (due == null) {
           due = new ArrayList<>();
@@ -163,10 +167,6 @@ public final class EpochBatcher implements DatagramReader.Sink {
     return openBytes;
   }
 
-  /** Events accepted into batches so far. */
-  public long acceptedEvents() {
-    return acceptedEvents;
-  }
 
   private void sealLargest(long now) {
     long target = config.maxOpenBytes() * 3 / 4;
@@ -182,7 +182,15 @@ public final class EpochBatcher implements DatagramReader.Sink {
     }
   }
 
+  private void report(Open o) {
+    if (o.unreported > 0) {
+      metrics.received(o.batch.tags().type(), o.unreported);
+      o.unreported = 0;
+    }
+  }
+
   private void seal(Open o, long now) {
+    report(o);
     openBytes -= o.retained;
     o.retained = 0;
     emit(o, o.batch.seal(), now);
