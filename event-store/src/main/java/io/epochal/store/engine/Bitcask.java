@@ -283,6 +283,15 @@ public final class Bitcask implements Closeable {
     return ttl > 0 && e.timestamp() + ttl <= clock.millis();
   }
 
+  /**
+   * The write time of {@code key}'s newest record, live or tombstone, from the keydir alone (no
+   * I/O); -1 when the engine has no record of it. Expired records count as absent.
+   */
+  public long timestampOf(String bucket, byte[] key) {
+    KeyDir.Entry e = keydir.get(new KeyDir.Key(RecordFormat.engineKey(bucket, key)));
+    return e == null || expired(e, bucket) ? -1 : e.timestamp();
+  }
+
   /** Whether {@code key} has a live value (no read of the data file). */
   public boolean contains(String bucket, byte[] key) {
     KeyDir.Entry e = keydir.get(new KeyDir.Key(RecordFormat.engineKey(bucket, key)));
@@ -298,7 +307,26 @@ public final class Bitcask implements Closeable {
   public long put(String bucket, byte[] key, ByteBuf value) throws StoreException {
     byte[] k = RecordFormat.engineKey(bucket, key);
     synchronized (writeLock) {
-      return append(bucket, k, value, false);
+      return append(bucket, k, value, false, -1);
+    }
+  }
+
+  /**
+   * Writes {@code value} with the given original write time, but only if this engine has no
+   * record of {@code key} at least as new: read repair and (later) hand-off copy a version between
+   * replicas without making it look newer than it is. {@code replaceEqual} also replaces a record
+   * of the same time (a copy that failed its CRC). Returns the durability position, or -1 when
+   * nothing was written.
+   */
+  public long putIfNewer(String bucket, byte[] key, ByteBuf value, long timestamp, boolean replaceEqual)
+      throws StoreException {
+    byte[] k = RecordFormat.engineKey(bucket, key);
+    synchronized (writeLock) {
+      KeyDir.Entry e = keydir.get(new KeyDir.Key(k));
+      if (e != null && (e.timestamp() > timestamp || (e.timestamp() == timestamp && !replaceEqual))) {
+        return -1;
+      }
+      return append(bucket, k, value, false, timestamp);
     }
   }
 
@@ -325,7 +353,7 @@ public final class Bitcask implements Closeable {
         return -1;
       }
       try {
-        return append(bucket, k, next, false);
+        return append(bucket, k, next, false, -1);
       } finally {
         next.release();
       }
@@ -343,11 +371,13 @@ public final class Bitcask implements Closeable {
       if (e == null || e.tombstone() || expired(e, bucket)) {
         return -1;
       }
-      return append(bucket, k, io.netty.buffer.Unpooled.EMPTY_BUFFER, true);
+      return append(bucket, k, io.netty.buffer.Unpooled.EMPTY_BUFFER, true, -1);
     }
   }
 
-  private long append(String bucket, byte[] k, ByteBuf value, boolean tombstone) throws StoreException {
+  /** Appends a record; {@code timestamp} -1 means now (never earlier than the last record). */
+  private long append(String bucket, byte[] k, ByteBuf value, boolean tombstone, long timestamp)
+      throws StoreException {
     if (closed) {
       throw new StoreException(StoreErrorCode.UNAVAILABLE, name + " is closed");
     }
@@ -364,8 +394,13 @@ public final class Bitcask implements Closeable {
       if (active.size() > 0 && active.size() + size > config.maxFileBytes()) {
         roll();
       }
-      long ts = Math.max(clock.millis(), lastTimestamp);
-      lastTimestamp = ts;
+      long ts;
+      if (timestamp < 0) {
+        ts = Math.max(clock.millis(), lastTimestamp);
+        lastTimestamp = ts;
+      } else {
+        ts = timestamp;
+      }
       RecordFormat.header(header, ts, tombstone, k.length, valueLength);
       ByteBuffer[] valueBuffers = valueLength == 0 ? new ByteBuffer[0] : value.nioBuffers(value.readerIndex(),
           valueLength);

@@ -3,6 +3,7 @@ package io.epochal.store.engine;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -80,12 +81,21 @@ final class DataFile {
     size += bytes;
   }
 
-  /** Reads {@code length} bytes at {@code offset} into {@code dst}'s writable bytes. */
+  /**
+   * Reads {@code length} bytes at {@code offset} into {@code dst}'s writable bytes.
+   *
+   * @throws ClosedChannelException when the file was closed (merged or expired away), so the
+   *     caller can look the key up again
+   */
   void read(ByteBuf dst, long offset, int length) throws IOException {
     int done = 0;
     while (done < length) {
       int n = dst.writeBytes(channel, offset + done, length - done);
       if (n < 0) {
+        if (!channel.isOpen()) {
+          // Netty's writeBytes(FileChannel, ...) swallows ClosedChannelException and returns -1.
+          throw new ClosedChannelException();
+        }
         throw new IOException(path + ": unexpected end of file at " + (offset + done));
       }
       done += n;
