@@ -129,4 +129,16 @@ class CliTest {
     assertThat(code).as(out + "\n" + err).isZero();
     assertThat(out.toString()).contains("check              OK");
   }
+
+  @Test
+  void storePrintsItsConfigAndRejectsBadValuesNamingTheKey(@TempDir Path dir) {
+    assertThat(run("store", "--data-dir", dir.toString(), "--http-port", "0", "--print-config")).isEqualTo(0);
+    assertThat(out.toString()).contains("epochal.store.data-dir", dir.toString(), "epochal.store.engine.sync");
+    assertThat(run("store", "--http-port", "70000")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("epochal.store.http-port", "70000");
+    assertThat(run("store", "-D", "epochal.store.engine.sync=sometimes")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("epochal.store.engine.sync");
+    assertThat(run("store", "-D", "epochal.store.no-such-key=1")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("epochal.store.no-such-key");
+  }
 }
