@@ -77,7 +77,7 @@ public final class Bitcask implements Closeable {
   private DataFile active;
   private HintFile.Writer activeHint;
   private long lastTimestamp;
-  private boolean closed;
+  private volatile boolean closed;
   private final ByteBuffer header = ByteBuffer.allocate(RecordFormat.HEADER);
 
   private final Object syncLock = new Object();
@@ -222,6 +222,9 @@ public final class Bitcask implements Closeable {
   public StoredValue get(String bucket, byte[] key) throws StoreException {
     byte[] k = RecordFormat.engineKey(bucket, key);
     KeyDir.Key dk = new KeyDir.Key(k);
+    if (closed) {
+      throw new StoreException(StoreErrorCode.UNAVAILABLE, name + " is closed");
+    }
     for (int attempt = 0; ; attempt++) {
       KeyDir.Entry e = keydir.get(dk);
       if (e == null || e.tombstone() || expired(e, bucket)) {

@@ -408,8 +408,9 @@ public final class StoreNode extends AbstractLifecycleComponent {
       throw new StoreException(StoreErrorCode.QUORUM_UNMET, "PR-value unsatisfied: " + answered + "/" + pr + "\n");
     }
     if (ok < r) {
+      boolean allNotFound = best == null && errors == 0;
       releaseQuietly(best);
-      if (errors == 0) {
+      if (allNotFound) {
         return null; // every replica said not found
       }
       metrics.quorumFailed("get", "r");
@@ -768,6 +769,11 @@ public final class StoreNode extends AbstractLifecycleComponent {
 
   public int partitions() {
     return engines.length;
+  }
+
+  /** The engine of one partition (tests and tools). */
+  Bitcask engine(int partition) {
+    return engines[partition];
   }
 
   public long keyCount() {
