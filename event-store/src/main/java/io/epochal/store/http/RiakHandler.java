@@ -63,19 +63,18 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
   private static final String APPLICATION_JSON = "application/json";
   private static final String OBJECT_METHODS = "GET, HEAD, PUT, POST, DELETE";
 
+  /** Pipelined requests decoded while one is being served; answered in order. */
+  private static final int MAX_PIPELINED = 16;
+
   private final StoreNode node;
   private final PrometheusMeterRegistry registry;
-  private final HttpConfig config;
-  private final StoreHttpServer.RequestDeadline deadline;
   private final LongConsumer releaseBytes;
+  private final java.util.ArrayDeque<FullHttpRequest> pipelined = new java.util.ArrayDeque<>();
   private boolean inFlight;
 
-  RiakHandler(StoreNode node, PrometheusMeterRegistry registry, HttpConfig config,
-      StoreHttpServer.RequestDeadline deadline, LongConsumer releaseBytes) {
+  RiakHandler(StoreNode node, PrometheusMeterRegistry registry, LongConsumer releaseBytes) {
     this.node = node;
     this.registry = registry;
-    this.config = config;
-    this.deadline = deadline;
     this.releaseBytes = releaseBytes;
   }
 
@@ -98,9 +97,21 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
       io.netty.util.ReferenceCountUtil.release(msg);
       return;
     }
-    deadline.received();
-    inFlight = true;
     ctx.channel().config().setAutoRead(false);
+    if (inFlight) {
+      if (pipelined.size() >= MAX_PIPELINED) {
+        req.release();
+        ctx.close();
+        return;
+      }
+      pipelined.add(req);
+      return;
+    }
+    serve(ctx, req);
+  }
+
+  private void serve(ChannelHandlerContext ctx, FullHttpRequest req) {
+    inFlight = true;
     DecoderResult dr = req.decoderResult();
     if (dr.isFailure()) {
       Throwable cause = dr.cause();
@@ -596,7 +607,11 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       inFlight = false;
-      deadline.answered();
+      FullHttpRequest next = pipelined.poll();
+      if (next != null) {
+        serve(ctx, next);
+        return;
+      }
       ctx.channel().config().setAutoRead(true);
       ctx.read();
     });
@@ -621,6 +636,10 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     releaseReserved(ctx);
+    FullHttpRequest r;
+    while ((r = pipelined.poll()) != null) {
+      r.release();
+    }
     ctx.fireChannelInactive();
   }
 

@@ -107,9 +107,10 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
                     .setMaxInitialLineLength(config.maxInitialLineBytes())
                     .setMaxHeaderSize(config.maxHeaderBytes())
                     .setMaxChunkSize(64 << 10)))
+                .addLast("end", new RequestEnd(deadline))
                 .addLast("budget", new BodyBudget())
                 .addLast("aggregate", new Aggregator(config.maxValueBytes()))
-                .addLast("riak", new RiakHandler(node, registry, config, deadline, StoreHttpServer.this::release));
+                .addLast("riak", new RiakHandler(node, registry, StoreHttpServer.this::release));
           }
         });
     serverChannel = b.bind(config.host(), config.port()).sync().channel();
@@ -171,48 +172,59 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
   }
 
   /**
-   * Starts a timer at the first byte of each request; {@link RiakHandler} stops it when the
-   * request is whole. If it fires first, the client is too slow: 408 and close.
+   * Starts a timer at the first byte of a request; {@link #received()} (at the request's last
+   * content, seen after the codec) stops it. If it fires first, the client is too slow: 408 and
+   * close.
    */
   final class RequestDeadline extends ChannelDuplexHandler {
     private ScheduledFuture<?> timer;
-    private boolean receiving = true;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (timer == null && receiving) {
+      if (timer == null) {
         timer = ctx.executor().schedule(() -> expire(ctx), config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
       }
       ctx.fireChannelRead(msg);
     }
 
     private void expire(ChannelHandlerContext ctx) {
-      if (receiving && ctx.channel().isActive()) {
+      timer = null;
+      if (ctx.channel().isActive()) {
         requestTimeouts.increment();
+        ctx.channel().config().setAutoRead(false);
         ctx.writeAndFlush(raw(408, "Request Timeout", "request not received within "
             + config.requestTimeout().toMillis() + " ms\n")).addListener(ChannelFutureListener.CLOSE);
       }
     }
 
-    /** The request is whole: stop the timer until the response is sent. */
+    /** The request is whole: stop the timer; the next bytes start the next request's. */
     void received() {
-      receiving = false;
       if (timer != null) {
         timer.cancel(false);
         timer = null;
       }
     }
 
-    /** The response is sent: the next bytes start the next request's timer. */
-    void answered() {
-      receiving = true;
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      received();
+    }
+  }
+
+  /** Tells the deadline when a request's last content has been decoded (also for discarded bodies). */
+  private static final class RequestEnd extends ChannelInboundHandlerAdapter {
+    private final RequestDeadline deadline;
+
+    RequestEnd(RequestDeadline deadline) {
+      this.deadline = deadline;
     }
 
     @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) {
-      if (timer != null) {
-        timer.cancel(false);
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof io.netty.handler.codec.http.LastHttpContent) {
+        deadline.received();
       }
+      ctx.fireChannelRead(msg);
     }
   }
 

@@ -313,4 +313,23 @@ class StoreHttpTest {
     }
     assertThat(status).isEqualTo(200);
   }
+
+  @Test
+  void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    String answer = exchange("PUT /buckets/b/keys/piped HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        + "Content-Length: 5\r\n\r\nfirst"
+        + "GET /buckets/b/keys/piped HTTP/1.1\r\nHost: x\r\n\r\n"
+        + "GET /buckets/b/keys/nope HTTP/1.1\r\nHost: x\r\n\r\n"
+        + "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    int put = answer.indexOf("HTTP/1.1 204");
+    int get = answer.indexOf("HTTP/1.1 200", put);
+    int missing = answer.indexOf("HTTP/1.1 404", get);
+    int ping = answer.indexOf("HTTP/1.1 200", missing);
+    assertThat(put).isZero();
+    assertThat(get).isPositive();
+    assertThat(answer.substring(get, missing)).endsWith("first");
+    assertThat(missing).isGreaterThan(get);
+    assertThat(ping).isGreaterThan(missing);
+    assertThat(answer).endsWith("OK");
+  }
 }
