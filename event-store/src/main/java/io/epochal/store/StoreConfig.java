@@ -77,8 +77,17 @@ public record StoreConfig(String nodeName, NodeConfig node, HttpConfig http) {
             nd.maintenanceInterval(), Duration.ofMillis(10), Duration.ofDays(1)),
         s.getDuration(ConfigKey.of("default-timeout", "Timeout of requests that give no timeout parameter."),
             nd.defaultTimeout(), Duration.ofMillis(1), Duration.ofHours(1)));
-    String name = s.getString(ConfigKey.of("node-name", "This node's name in /stats and vclocks."),
-        "epochal@" + host);
+    String name = s.getString(ConfigKey.of("node-name",
+        "This node's name in /stats and vclocks. Default: epochal@<listen-address>, or the host name when listening on all."),
+        "epochal@" + (host.equals("0.0.0.0") || host.equals("::") ? hostName() : host));
     return new StoreConfig(name, node, http);
+  }
+
+  private static String hostName() {
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      return "localhost";
+    }
   }
 }

@@ -72,6 +72,19 @@ public final class Bitcask implements Closeable {
   private final ConcurrentSkipListMap<Long, DataFile> files = new ConcurrentSkipListMap<>();
   private final EngineStats stats = new EngineStats();
   private final ReentrantLock maintenance = new ReentrantLock();
+  /** Set by close() so a running merge stops at the next record instead of delaying shutdown. */
+  private volatile boolean closing;
+  /** The highest id a merge output has had (maintenance lock). */
+  private long highestMergeId = -1;
+
+  /** Unwinds a merge that close() interrupted; its outputs are completed, its inputs kept. */
+  private static final class MergeAborted extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    MergeAborted() {
+      super("merge stopped by close");
+    }
+  }
 
   private final Object writeLock = new Object();
   private DataFile active;
@@ -164,15 +177,16 @@ public final class Bitcask implements Closeable {
       }
       stats.scans.increment();
       try (HintFile.Writer hint = new HintFile.Writer(dir, id)) {
-        RecordScanner.Result r = new RecordScanner(f.channel, f.size(), config.maxFileBytes()).scan(
+        RecordScanner.Result r = new RecordScanner(f.channel, f.size(), Long.MAX_VALUE).scan(
             (offset, size, ts, tomb, key, record) -> {
               index(f, key, offset, size, ts, tomb);
               hint.add(key, offset, size, ts, tomb);
             });
         if (r.corruptRecords() > 0) {
           stats.corruptRecords.add(r.corruptRecords());
-          log.error("{}/{}: skipped {} corrupt record(s), {} bytes; their keys read as missing here until repaired",
-              name, f, r.corruptRecords(), r.corruptBytes());
+          log.error("{}/{}: skipped {} corrupt record(s), {} bytes (first at offset {}); on this replica their keys "
+              + "show an older version or none until read repair rewrites them", name, f, r.corruptRecords(),
+              r.corruptBytes(), r.firstCorruptOffset());
         }
         if (r.validEnd() < f.size()) {
           stats.tornTails.increment();
@@ -403,6 +417,7 @@ public final class Bitcask implements Closeable {
         lastTimestamp = ts;
       } else {
         ts = timestamp;
+        lastTimestamp = Math.max(lastTimestamp, ts); // later local writes must not look older than a copy
       }
       RecordFormat.header(header, ts, tombstone, k.length, valueLength);
       ByteBuffer[] valueBuffers = valueLength == 0 ? new ByteBuffer[0] : value.nioBuffers(value.readerIndex(),
@@ -579,9 +594,20 @@ public final class Bitcask implements Closeable {
         return MergeResult.NONE;
       }
       boolean dropTombstones = inputs.size() == closedFiles.size();
-      Merger m = new Merger(closedFiles.get(closedFiles.size() - 1).id + 1, activeId, dropTombstones);
-      for (DataFile in : inputs) {
-        m.copyLive(in);
+      // Never reuse the id of a file deleted meanwhile: a reader holding an old entry would read the
+      // new file at the old offset and report a false corruption.
+      long firstId = Math.max(closedFiles.get(closedFiles.size() - 1).id, highestMergeId) + 1;
+      Merger m = new Merger(firstId, activeId, dropTombstones);
+      try {
+        for (DataFile in : inputs) {
+          m.copyLive(in);
+        }
+      } catch (MergeAborted stopped) {
+        // Copies made so far are complete records that the keydir may already point at: finish them.
+        // The inputs stay; the next merge (or open) sorts out the duplicates, newest file first.
+        m.finish();
+        log.info("{}: merge stopped by close after copying {} bytes", name, m.copied);
+        return new MergeResult(0, m.outputs.size(), m.copied, 0);
       }
       m.finish();
       if (m.skippedCorrupt) {
@@ -632,8 +658,11 @@ public final class Bitcask implements Closeable {
     boolean skippedCorrupt;
 
     void copyLive(DataFile in) throws IOException {
-      RecordScanner.Result r = new RecordScanner(in.channel, in.size(), config.maxFileBytes()).scan(
+      RecordScanner.Result r = new RecordScanner(in.channel, in.size(), Long.MAX_VALUE).scan(
           (offset, size, ts, tomb, key, record) -> {
+        if (closing) {
+          throw new MergeAborted();
+        }
         throttle(size);
         KeyDir.Key k = new KeyDir.Key(key);
         KeyDir.Entry cur = keydir.get(k);
@@ -671,6 +700,7 @@ public final class Bitcask implements Closeable {
       if (nextId >= limitId) {
         throw new IOException("no merge file id left below the active file " + limitId);
       }
+      highestMergeId = Math.max(highestMergeId, nextId);
       out = DataFile.create(dir, nextId++);
       outHint = new HintFile.Writer(dir, out.id);
       files.put(out.id, out);
@@ -730,6 +760,11 @@ public final class Bitcask implements Closeable {
     maintenance.lock();
     try {
       long now = clock.millis();
+      synchronized (writeLock) {
+        if (!closed && active.size() > 0 && active.expired(now, ttlMillis)) {
+          roll(); // a quiet partition's active file would otherwise keep expired data indefinitely
+        }
+      }
       long activeId = activeId();
       List<DataFile> expired = new ArrayList<>();
       for (DataFile f : files.headMap(activeId, false).values()) {
@@ -826,6 +861,7 @@ public final class Bitcask implements Closeable {
    */
   @Override
   public void close() {
+    closing = true;
     maintenance.lock();
     try {
       synchronized (writeLock) {

@@ -16,11 +16,11 @@ import java.time.Duration;
  * @param mergeFragmentationTrigger {@code engine.merge.fragmentation-trigger}: a merge starts when
  *     some closed file has at least this percentage of dead bytes (default 60)
  * @param mergeDeadBytesTrigger {@code engine.merge.dead-bytes-trigger}: ... or at least this many
- *     dead bytes (default 512 MiB)
+ *     dead bytes (default 128 MiB: half a default file)
  * @param mergeFragmentationThreshold {@code engine.merge.fragmentation-threshold}: once a merge
  *     runs, it takes every closed file with at least this percentage of dead bytes (default 40)
  * @param mergeDeadBytesThreshold {@code engine.merge.dead-bytes-threshold}: ... or at least this
- *     many dead bytes (default 128 MiB)
+ *     many dead bytes (default 32 MiB)
  * @param mergeBytesPerSecond {@code engine.merge.max-bytes-per-second}: the merge's read rate
  *     limit, so it leaves the disk to foreground work (default 64 MiB/s; 0: unlimited)
  */
@@ -61,6 +61,10 @@ public record EngineConfig(
     }
     percent("engine.merge.fragmentation-trigger", mergeFragmentationTrigger);
     percent("engine.merge.fragmentation-threshold", mergeFragmentationThreshold);
+    if (mergeFragmentationThreshold > mergeFragmentationTrigger) {
+      throw new IllegalArgumentException("engine.merge.fragmentation-threshold = " + mergeFragmentationThreshold
+          + " must not exceed engine.merge.fragmentation-trigger = " + mergeFragmentationTrigger);
+    }
     if (mergeDeadBytesTrigger < 0 || mergeDeadBytesThreshold < 0 || mergeBytesPerSecond < 0) {
       throw new IllegalArgumentException("engine.merge byte limits must be >= 0");
     }
@@ -74,7 +78,7 @@ public record EngineConfig(
 
   /** Defaults: 256 MiB files, interval sync every second, Bitcask's merge triggers. */
   public static EngineConfig defaults() {
-    return new EngineConfig(256L << 20, SyncMode.INTERVAL, Duration.ofSeconds(1), 60, 512L << 20, 40, 128L << 20,
+    return new EngineConfig(256L << 20, SyncMode.INTERVAL, Duration.ofSeconds(1), 60, 128L << 20, 40, 32L << 20,
         64L << 20);
   }
 

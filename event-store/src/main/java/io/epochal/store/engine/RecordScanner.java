@@ -15,7 +15,7 @@ final class RecordScanner {
   private static final int WINDOW = 1 << 20;
 
   /** What one scan found. */
-  record Result(long validEnd, long records, long corruptRecords, long corruptBytes) {}
+  record Result(long validEnd, long records, long corruptRecords, long corruptBytes, long firstCorruptOffset) {}
 
   /** Receives each valid record, with its bytes (header included) in {@code record}'s remaining bytes. */
   interface Visitor {
@@ -41,6 +41,7 @@ final class RecordScanner {
     long records = 0;
     long corrupt = 0;
     long corruptBytes = 0;
+    long firstCorrupt = -1;
     while (pos < size) {
       int recordSize = validAt(pos);
       if (recordSize > 0) {
@@ -51,13 +52,16 @@ final class RecordScanner {
       }
       long next = resync(pos + 1);
       if (next < 0) {
-        return new Result(pos, records, corrupt, corruptBytes);
+        return new Result(pos, records, corrupt, corruptBytes, firstCorrupt);
+      }
+      if (firstCorrupt < 0) {
+        firstCorrupt = pos;
       }
       corrupt++;
       corruptBytes += next - pos;
       pos = next;
     }
-    return new Result(pos, records, corrupt, corruptBytes);
+    return new Result(pos, records, corrupt, corruptBytes, firstCorrupt);
   }
 
   private long resync(long from) throws IOException {

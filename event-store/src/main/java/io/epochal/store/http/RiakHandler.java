@@ -62,6 +62,9 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
   private static final String TEXT = "text/plain";
   private static final String APPLICATION_JSON = "application/json";
   private static final String OBJECT_METHODS = "GET, HEAD, PUT, POST, DELETE";
+  /** RFC 9110 IMF-fixdate: two-digit day, GMT. */
+  static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'",
+      java.util.Locale.US);
 
   /** Pipelined requests decoded while one is being served; answered in order. */
   private static final int MAX_PIPELINED = 16;
@@ -150,6 +153,15 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
     if (n == 1 && first.equals("ping")) {
       allow(c, "GET, HEAD");
       text(c, HttpResponseStatus.OK, "OK");
+    } else if (n == 1 && first.equals("health")) {
+      allow(c, "GET, HEAD");
+      List<Integer> failed = node.failedPartitions();
+      ObjectNode body = JSON.createObjectNode();
+      body.put("status", failed.isEmpty() ? "UP" : "DOWN");
+      body.put("partitions", node.partitions());
+      body.set("failed_partitions", JSON.valueToTree(failed));
+      body.put("queued_requests", node.queuedRequests());
+      json(c, failed.isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
     } else if (n == 1 && first.equals("stats")) {
       allow(c, "GET, HEAD");
       json(c, HttpResponseStatus.OK, JSON.valueToTree(node.riakStats()));
@@ -355,8 +367,7 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
         default -> h.add(m.name(), m.value());
       }
     }
-    h.set(HttpHeaderNames.LAST_MODIFIED, DateTimeFormatter.RFC_1123_DATE_TIME.format(
-        Instant.ofEpochMilli(obj.lastModified()).atZone(ZoneOffset.UTC)));
+    h.set(HttpHeaderNames.LAST_MODIFIED, HTTP_DATE.format(Instant.ofEpochMilli(obj.lastModified()).atZone(ZoneOffset.UTC)));
   }
 
   // ------------------------------------------------------------------------------------- props
@@ -595,7 +606,7 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
       r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
     Counter.builder("epochal.store.http.requests").description("HTTP requests answered")
-        .tag("method", c.method().name()).tag("status", Integer.toString(r.status().code())).register(registry)
+        .tag("method", methodTag(c.method())).tag("status", Integer.toString(r.status().code())).register(registry)
         .increment();
     ChannelHandlerContext ctx = c.ctx();
     ChannelFuture f = ctx.writeAndFlush(r);
@@ -615,6 +626,14 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
       ctx.channel().config().setAutoRead(true);
       ctx.read();
     });
+  }
+
+  private static final java.util.Set<String> KNOWN_METHODS = java.util.Set.of("GET", "HEAD", "PUT", "POST", "DELETE",
+      "OPTIONS", "PATCH");
+
+  /** The method as a metric tag; unknown ones share one tag, so clients cannot grow the series. */
+  private static String methodTag(HttpMethod m) {
+    return KNOWN_METHODS.contains(m.name()) ? m.name() : "other";
   }
 
   private void releaseReserved(ChannelHandlerContext ctx) {

@@ -65,6 +65,7 @@ import org.slf4j.LoggerFactory;
 public final class StoreNode extends AbstractLifecycleComponent {
   private static final Logger log = LoggerFactory.getLogger(StoreNode.class);
   static final String RING_FILE = "ring";
+  static final String LOCK_FILE = "store.lock";
 
   /** Read parameters; null fields take the bucket's setting. */
   public record ReadOptions(Quorum r, Quorum pr, Boolean notfoundOk, Boolean basicQuorum, Duration timeout) {
@@ -90,6 +91,8 @@ public final class StoreNode extends AbstractLifecycleComponent {
   private final Ring ring;
   private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
   private BucketRegistry buckets;
+  private java.nio.channels.FileChannel lockChannel;
+  private java.nio.channels.FileLock lock;
   private Bitcask[] engines;
   private ThreadPoolExecutor workers;
   private ThreadPoolExecutor syncPool;
@@ -116,6 +119,12 @@ public final class StoreNode extends AbstractLifecycleComponent {
   protected void doStart() throws Exception {
     Path dir = config.dataDir();
     Files.createDirectories(dir);
+    lockChannel = java.nio.channels.FileChannel.open(dir.resolve(LOCK_FILE), java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.WRITE);
+    lock = lockChannel.tryLock();
+    if (lock == null) {
+      throw new IOException(dir + " is in use by another store process (" + LOCK_FILE + " is locked)");
+    }
     checkRing(dir);
     buckets = new BucketRegistry(dir, config.defaultNVal(), Math.min(BucketProps.MAX_N_VAL, config.partitions()));
     syncPool = new ThreadPoolExecutor(config.syncThreads(), config.syncThreads(), 0, TimeUnit.SECONDS,
@@ -156,7 +165,11 @@ public final class StoreNode extends AbstractLifecycleComponent {
             + config.partitions() + " (the ring size cannot change once data exists)");
       }
     } else {
-      Files.writeString(f, config.partitions() + "\n", StandardCharsets.US_ASCII);
+      try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
+          java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+        ch.write(ByteBuffer.wrap((config.partitions() + "\n").getBytes(StandardCharsets.US_ASCII)));
+        ch.force(true);
+      }
     }
   }
 
@@ -226,6 +239,16 @@ public final class StoreNode extends AbstractLifecycleComponent {
       await(syncPool);
     }
     timeouts.shutdown();
+    try {
+      if (lock != null) {
+        lock.release();
+      }
+      if (lockChannel != null) {
+        lockChannel.close();
+      }
+    } catch (IOException e) {
+      log.warn("releasing {} failed", LOCK_FILE, e);
+    }
   }
 
   private static void await(java.util.concurrent.ExecutorService s) {
@@ -555,7 +578,7 @@ public final class StoreNode extends AbstractLifecycleComponent {
           : "PW-value unsatisfied: " + acks + "/" + pw + "\n");
     }
     int answer = firstAck;
-    CompletableFuture<Void> durable = atLeast(durables, dw, "DW-value unsatisfied");
+    CompletableFuture<Void> durable = atLeast(durables, dw, "DW-value unsatisfied", "put");
     return durable.thenApply(x -> {
       if (!o.returnBody()) {
         return null;
@@ -570,7 +593,7 @@ public final class StoreNode extends AbstractLifecycleComponent {
   }
 
   /** Completes when {@code k} of {@code futures} have; fails as soon as that cannot happen. */
-  private CompletableFuture<Void> atLeast(List<CompletableFuture<Void>> futures, int k, String what) {
+  private CompletableFuture<Void> atLeast(List<CompletableFuture<Void>> futures, int k, String what, String op) {
     if (k <= 0) {
       return CompletableFuture.completedFuture(null);
     }
@@ -579,7 +602,7 @@ public final class StoreNode extends AbstractLifecycleComponent {
     AtomicInteger failed = new AtomicInteger();
     int total = futures.size();
     if (total < k) {
-      metrics.quorumFailed("put", "dw");
+      metrics.quorumFailed(op, "dw");
       all.completeExceptionally(new StoreException(StoreErrorCode.QUORUM_UNMET, what + ": " + total + "/" + k + "\n"));
       return all;
     }
@@ -590,7 +613,7 @@ public final class StoreNode extends AbstractLifecycleComponent {
             all.complete(null);
           }
         } else if (total - failed.incrementAndGet() < k) {
-          metrics.quorumFailed("put", "dw");
+          metrics.quorumFailed(op, "dw");
           all.completeExceptionally(new StoreException(StoreErrorCode.QUORUM_UNMET,
               what + ": " + done.get() + "/" + k + "\n", e));
         }
@@ -642,7 +665,7 @@ public final class StoreNode extends AbstractLifecycleComponent {
       throw new StoreException(StoreErrorCode.QUORUM_UNMET, "Too Many write failures to satisfy W/DW\n");
     }
     boolean result = existed;
-    return atLeast(durables, dw, "DW-value unsatisfied").thenApply(x -> result);
+    return atLeast(durables, dw, "DW-value unsatisfied", "delete").thenApply(x -> result);
   }
 
   // ------------------------------------------------------------------------------- set union
@@ -909,6 +932,9 @@ public final class StoreNode extends AbstractLifecycleComponent {
     counter(r, "epochal.store.expired.files", "Data files deleted whole on expiry", EngineStats::expiredFiles);
     counter(r, "epochal.store.expired.bytes", "Bytes of data files deleted on expiry", EngineStats::expiredBytes);
     counter(r, "epochal.store.syncs", "fsyncs of data files", EngineStats::syncs);
+    counter(r, "epochal.store.open.hint.loads", "Data files indexed from their hint file at open",
+        EngineStats::hintLoads);
+    counter(r, "epochal.store.open.scans", "Data files scanned at open (no valid hint)", EngineStats::scans);
   }
 
   private void gauge(io.micrometer.core.instrument.MeterRegistry r, String name, String d,

@@ -8,9 +8,11 @@ import io.epochal.store.StoreErrorCode;
 import io.epochal.store.StoreException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -323,6 +325,33 @@ class BitcaskTest {
     engine.close();
     engine = null;
     assertThat(list(".data")).isEmpty();
+  }
+
+  /**
+   * {@link Bitcask#get} retries when the file it looked up is closed under it by a merge or an
+   * expiry (ClosedChannelException). Netty's {@code ByteBuf.writeBytes(FileChannel, ...)} swallows
+   * that exception and returns -1, which {@link DataFile#read} reported as "unexpected end of
+   * file", so a read racing a merge failed with IO_ERROR (found by BitcaskModelTest's racing test).
+   */
+  @Test
+  void readOfAFileClosedUnderItSaysClosedNotEndOfFile() throws Exception {
+    DataFile f = DataFile.create(dir, 0);
+    byte[] record = k("a record's bytes");
+    f.append(new ByteBuffer[] {ByteBuffer.wrap(record)}, record.length);
+    ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(record.length, record.length);
+    try {
+      f.read(buf, 0, record.length);
+      assertThat(ByteBufUtil.getBytes(buf)).isEqualTo(record);
+      buf.clear();
+      assertThatThrownBy(() -> f.read(buf, 1, record.length)).as("a real end of file is still an I/O error")
+          .isInstanceOf(IOException.class).isNotInstanceOf(ClosedChannelException.class)
+          .hasMessageContaining("unexpected end of file");
+      buf.clear();
+      f.close(); // as removeFile does when a merge or expiry deletes the file
+      assertThatThrownBy(() -> f.read(buf, 0, record.length)).isInstanceOf(ClosedChannelException.class);
+    } finally {
+      buf.release();
+    }
   }
 
   private List<Path> list(String suffix) throws IOException {
