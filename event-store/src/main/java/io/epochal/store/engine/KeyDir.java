@@ -10,10 +10,10 @@ import java.util.function.BiConsumer;
  * lock-free; the engine serialises updates under its write lock, and the merge replaces entries
  * only if they are unchanged ({@link #replace}).
  *
- * <p>Memory per key (64-bit JVM, compressed oops), as measured by {@code KeyDirMemory} in
- * benchmarks: a hash-map node (32 bytes), the {@link Key} (24) and its byte array (16 + key length,
- * rounded up to 8), the {@link Entry} (48) and about 6 bytes of table — about 126 bytes plus the
- * engine key's length (docs/benchmarks.md).
+ * <p>Memory per key (64-bit JVM, compressed oops), measured by {@code KeyDirMemory} in benchmarks
+ * at 1M keys of 37-byte engine keys: 168.8 bytes per key — the engine key's byte array (16 + key
+ * length, padded to 8), the {@link Entry} (48), the hash-map node (32), the {@link Key} (24) and
+ * about 8 bytes of table (docs/benchmarks.md).
  */
 final class KeyDir {
   /** An engine key with its hash cached. Compared by content. */

@@ -75,10 +75,12 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
   private final java.util.ArrayDeque<FullHttpRequest> pipelined = new java.util.ArrayDeque<>();
   private boolean inFlight;
 
-  RiakHandler(StoreNode node, PrometheusMeterRegistry registry, LongConsumer releaseBytes) {
+  RiakHandler(StoreNode node, PrometheusMeterRegistry registry, LongConsumer releaseBytes,
+      java.util.concurrent.ConcurrentMap<String, Counter> requestCounters) {
     this.node = node;
     this.registry = registry;
     this.releaseBytes = releaseBytes;
+    this.requestCounters = requestCounters;
   }
 
   /** A parsed request: method, decoded path segments, query, and the request itself. */
@@ -605,8 +607,9 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
     } else {
       r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
-    Counter.builder("epochal.store.http.requests").description("HTTP requests answered")
-        .tag("method", methodTag(c.method())).tag("status", Integer.toString(r.status().code())).register(registry)
+    requestCounters.computeIfAbsent(methodTag(c.method()) + " " + r.status().code(), k -> Counter
+        .builder("epochal.store.http.requests").description("HTTP requests answered")
+        .tag("method", methodTag(c.method())).tag("status", Integer.toString(r.status().code())).register(registry))
         .increment();
     ChannelHandlerContext ctx = c.ctx();
     ChannelFuture f = ctx.writeAndFlush(r);
@@ -627,6 +630,9 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
       ctx.read();
     });
   }
+
+  /** Counters by "METHOD status", so answering does not build a meter id each time. */
+  private final java.util.concurrent.ConcurrentMap<String, Counter> requestCounters;
 
   private static final java.util.Set<String> KNOWN_METHODS = java.util.Set.of("GET", "HEAD", "PUT", "POST", "DELETE",
       "OPTIONS", "PATCH");

@@ -59,6 +59,8 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
   private final PrometheusMeterRegistry registry;
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicLong inflightBytes = new AtomicLong();
+  private final java.util.concurrent.ConcurrentMap<String, Counter> requestCounters =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final Counter rejectedConnections;
   private final Counter requestTimeouts;
   private EventLoopGroup boss;
@@ -110,7 +112,7 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
                 .addLast("end", new RequestEnd(deadline))
                 .addLast("budget", new BodyBudget())
                 .addLast("aggregate", new Aggregator(config.maxValueBytes()))
-                .addLast("riak", new RiakHandler(node, registry, StoreHttpServer.this::release));
+                .addLast("riak", new RiakHandler(node, registry, StoreHttpServer.this::release, requestCounters));
           }
         });
     serverChannel = b.bind(config.host(), config.port()).sync().channel();
