@@ -21,6 +21,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,13 +54,34 @@ public final class Aggregator implements AutoCloseable {
   private final LifecycleStack stack;
 
   public Aggregator(AggregatorConfig config, Clock clock) {
+    this(config, clock, null);
+  }
+
+  /**
+   * An aggregator whose spool also feeds {@code spoolConsumer} in this process (standalone: the
+   * relocator). The consumer is made from the open spool and started after it, before the
+   * receiver; on close it is stopped after the receiver has sealed the open batches and before the
+   * spool closes.
+   */
+  public Aggregator(AggregatorConfig config, Clock clock, Function<FileSpool, LifecycleComponent> spoolConsumer) {
     this.config = config;
     this.clock = clock;
     registry.config().commonTags("dc", config.dc(), "aggregator", config.id());
     this.metrics = new AggregatorMetrics(registry);
-    this.stack = LifecycleStack.builder("aggregator")
-        .add(LifecycleComponent.of("spool", this::openSpool, this::closeSpool))
-        .add(LifecycleComponent.of("udp-receiver", this::startReceiver, () -> receiver.close()))
+    LifecycleStack.Builder b = LifecycleStack.builder("aggregator")
+        .add(LifecycleComponent.of("spool", this::openSpool, this::closeSpool));
+    if (spoolConsumer != null) {
+      LifecycleComponent[] made = new LifecycleComponent[1];
+      b.add(LifecycleComponent.of("spool-consumer", () -> {
+        made[0] = spoolConsumer.apply(spool);
+        made[0].start();
+      }, () -> {
+        if (made[0] != null) {
+          made[0].stop();
+        }
+      }));
+    }
+    this.stack = b.add(LifecycleComponent.of("udp-receiver", this::startReceiver, () -> receiver.close()))
         .add(admin())
         .build();
   }
