@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = Epochal.Version.class,
     description = "Per-second event pipeline: emit, aggregate, store and read events.",
-    subcommands = {EmitCommand.class, AggregatorCommand.class, StoreCommand.class, RelocatorCommand.class, StandaloneCommand.class, FetchCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {EmitCommand.class, AggregatorCommand.class, StoreCommand.class, RelocatorCommand.class, StandaloneCommand.class, FetchCommand.class, TailCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Epochal implements Runnable {
   @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Show stack traces of errors.")
   boolean verbose;

@@ -1,0 +1,155 @@
+package io.epochal.cli;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.epochal.consumer.read.EpochBatch;
+import io.epochal.consumer.read.EpochBlob;
+import io.epochal.consumer.read.EpochReader;
+import io.epochal.consumer.stream.StreamingConsumer;
+import io.epochal.format.Tags;
+import io.epochal.format.blob.EventCursor;
+import io.epochal.zooanimal.NodeSelector;
+import java.io.BufferedOutputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+
+/** {@code epochal tail}: the streaming consumer, printing events or per-second summaries. */
+@Command(
+    name = "tail",
+    description = {
+      "Follow the present: print each second's events (jsonl) or a summary line per second, as they arrive.",
+      "Runs until SIGINT/SIGTERM. With --checkpoint it resumes where it stopped."
+    },
+    mixinStandardHelpOptions = true)
+final class TailCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--nodes", defaultValue = "127.0.0.1:8098", description = "Store nodes, host:port,... (default: ${DEFAULT-VALUE}).")
+  String nodes;
+
+  @Option(names = "--dc", description = "Data center (repeatable; default 1).")
+  List<String> dcs = new ArrayList<>();
+
+  @Option(names = "--type", description = "Event type to keep (repeatable; default: all).")
+  List<String> types = new ArrayList<>();
+
+  @Option(names = "--subtype", description = "Subtype to keep, for every --type given.")
+  String subtype;
+
+  @Option(names = "--format", defaultValue = "jsonl", description = "jsonl or summary (default: ${DEFAULT-VALUE}).")
+  String format;
+
+  @Option(names = "--lag", defaultValue = "3", paramLabel = "SECONDS",
+      description = "Read a second this long after it ends (default: ${DEFAULT-VALUE}).")
+  double lagSeconds;
+
+  @Option(names = "--from", description = "First second to deliver (default: the newest one already due).")
+  String from;
+
+  @Option(names = "--checkpoint", description = "Checkpoint file: resume from it, record progress in it.")
+  Path checkpoint;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!List.of("jsonl", "summary").contains(format)) {
+      throw new UserException(ExitCodes.USAGE, "--format " + format + ": use jsonl or summary");
+    }
+    if (lagSeconds < 0 || lagSeconds > 3600) {
+      throw new UserException(ExitCodes.USAGE, "--lag " + lagSeconds + " is outside 0..3600 seconds");
+    }
+    if (subtype != null && types.isEmpty()) {
+      throw new UserException(ExitCodes.USAGE, "--subtype needs --type");
+    }
+    NodeSelector selector;
+    try {
+      selector = NodeSelector.parse(nodes, Duration.ofSeconds(5));
+    } catch (IllegalArgumentException e) {
+      throw new UserException(ExitCodes.USAGE, "--nodes: " + e.getMessage());
+    }
+    Clock clock = Clock.systemUTC();
+    EpochReader.Builder rb = EpochReader.builder().nodes(selector).dcs(dcs.isEmpty() ? List.of("1") : dcs);
+    for (String t : types) {
+      if (subtype == null) {
+        rb.include(t);
+      } else {
+        rb.include(t, subtype);
+      }
+    }
+    Path file = checkpoint;
+    boolean temporary = file == null;
+    if (temporary) {
+      file = Files.createTempFile("epochal-tail", ".checkpoint");
+      Files.delete(file); // the consumer creates it; no file means "start at the present"
+    }
+    OutputStream out = new BufferedOutputStream(System.out, 1 << 16);
+    ObjectMapper json = new ObjectMapper().disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+    JsonGenerator g = json.getFactory().createGenerator(out);
+    g.setRootValueSeparator(null);
+    PrintWriter text = new PrintWriter(out);
+    CountDownLatch stop = new CountDownLatch(1);
+    Signal.handle(new Signal("INT"), s -> stop.countDown());
+    Signal.handle(new Signal("TERM"), s -> stop.countDown());
+    try (EpochReader reader = rb.build()) {
+      StreamingConsumer.Builder cb = StreamingConsumer.builder().reader(reader).checkpoint(file).clock(clock)
+          .lag(Duration.ofMillis((long) (lagSeconds * 1000)))
+          .handler(batch -> {
+            if (format.equals("summary")) {
+              long lagMs = clock.millis() - (batch.epoch() + 1) * 1000;
+              text.printf("%d%s %,9d events %4d blobs %,11d bytes  delivered %,d ms after the second ended%n",
+                  batch.epoch(), batch.late() ? " late" : "", batch.eventCount(), batch.blobs().size(),
+                  batch.sizeBytes(), lagMs);
+              text.flush();
+            } else {
+              write(json, g, batch);
+              g.flush();
+            }
+            out.flush();
+          });
+      if (from != null) {
+        cb.startEpoch(TimeArg.parse("--from", from, clock));
+      }
+      try (StreamingConsumer consumer = cb.build()) {
+        consumer.start();
+        stop.await();
+      }
+    } finally {
+      g.flush();
+      out.flush();
+      if (temporary) {
+        Files.deleteIfExists(file);
+      }
+    }
+    return ExitCodes.OK;
+  }
+
+  private static void write(ObjectMapper json, JsonGenerator g, EpochBatch batch) throws Exception {
+    for (EpochBlob blob : batch.blobs()) {
+      Tags tags = blob.tags();
+      EventCursor c = blob.cursor();
+      while (c.hasNext()) {
+        g.writeStartObject();
+        g.writeNumberField("epoch", tags.epoch());
+        g.writeStringField("dc", tags.dc());
+        g.writeStringField("type", tags.type());
+        g.writeStringField("subtype", tags.subtype());
+        g.writeFieldName("event");
+        json.writeValue(g, c.next());
+        g.writeEndObject();
+        g.writeRaw('\n');
+      }
+    }
+  }
+}
