@@ -10,7 +10,9 @@ class DemoIT {
   void demoRunsEndToEndAndPassesItsCheck() throws Exception {
     Distribution.Result r = Distribution.run(120, "demo", "--seconds", "2", "--rate", "20000");
     assertThat(r.exitCode()).as("stdout:\n%s\nstderr:\n%s", r.stdout(), r.stderr()).isZero();
-    assertThat(r.stdout()).contains("check              OK").contains("emitted            40,000 events");
+    assertThat(r.stdout()).contains("check              OK").contains("emitted            40,000 events")
+        .contains("relocator          ").contains("streaming consumer").contains("historical fetch")
+        .contains("end-to-end lag     emit -> delivered: p50");
   }
 
   @Test
