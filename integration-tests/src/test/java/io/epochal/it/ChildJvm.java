@@ -30,15 +30,20 @@ final class ChildJvm implements AutoCloseable {
 
   /** Runs {@code epochal args...} and waits (60 s at most) for a stderr line matching {@code startLine}. */
   static ChildJvm start(Pattern startLine, List<String> args) throws IOException, InterruptedException {
+    return start(startLine, args, null);
+  }
+
+  /** As {@link #start(Pattern, List)}, with standard output appended to {@code stdout} (null: discarded). */
+  static ChildJvm start(Pattern startLine, List<String> args, Path stdout) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx512m", "-jar", Distribution.jar().toString()));
     cmd.addAll(args);
     Path err = Files.createTempFile("epochal-child", ".err");
-    Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .start();
+    Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(stdout == null
+        ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.appendTo(stdout.toFile())).start();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
-      Matcher m = startLine.matcher(Files.readString(err));
+      Matcher m = startLine.matcher(Files.readString(err) + (stdout == null ? "" : Files.readString(stdout)));
       if (m.find()) {
         return new ChildJvm(p, m, err);
       }
