@@ -10,7 +10,6 @@ import io.epochal.consumer.read.ReadException;
 import io.epochal.format.FormatException;
 import io.epochal.format.Tags;
 import io.epochal.format.blob.EventCursor;
-import io.epochal.zooanimal.NodeSelector;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -42,23 +40,13 @@ final class FetchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--nodes", defaultValue = "127.0.0.1:8098", description = "Store nodes, host:port,... (default: ${DEFAULT-VALUE}).")
-  String nodes;
+  @picocli.CommandLine.Mixin ReaderOptions select;
 
   @Option(names = "--from", required = true, description = "First second: Unix seconds, ISO-8601, now, or -5m.")
   String from;
 
   @Option(names = "--to", defaultValue = "now", description = "Last second, included (default: ${DEFAULT-VALUE}).")
   String to;
-
-  @Option(names = "--dc", description = "Data center (repeatable; default 1).")
-  List<String> dcs = new ArrayList<>();
-
-  @Option(names = "--type", description = "Event type to keep (repeatable; default: all).")
-  List<String> types = new ArrayList<>();
-
-  @Option(names = "--subtype", description = "Subtype to keep, for every --type given.")
-  String subtype;
 
   @Option(names = "--format", defaultValue = "jsonl", description = "jsonl, count or raw (default: ${DEFAULT-VALUE}).")
   String format;
@@ -89,28 +77,10 @@ final class FetchCommand implements Callable<Integer> {
     if (format.equals("raw") && output == null) {
       throw new UserException(ExitCodes.USAGE, "--format raw needs --output DIR");
     }
-    if (subtype != null && types.isEmpty()) {
-      throw new UserException(ExitCodes.USAGE, "--subtype needs --type");
-    }
-    NodeSelector selector;
-    try {
-      selector = NodeSelector.parse(nodes, Duration.ofSeconds(5));
-    } catch (IllegalArgumentException e) {
-      throw new UserException(ExitCodes.USAGE, "--nodes: " + e.getMessage());
-    }
     if (deadlineSeconds < 1) {
       throw new UserException(ExitCodes.USAGE, "--deadline must be at least 1 second");
     }
-    Duration giveUp = Duration.ofSeconds(deadlineSeconds);
-    EpochReader.Builder b = EpochReader.builder().nodes(selector).dcs(dcs.isEmpty() ? List.of("1") : dcs)
-        .deadline(giveUp);
-    for (String t : types) {
-      if (subtype == null) {
-        b.include(t);
-      } else {
-        b.include(t, subtype);
-      }
-    }
+    EpochReader.Builder b = select.readerBuilder().deadline(Duration.ofSeconds(deadlineSeconds));
     PrintWriter err = spec.commandLine().getErr();
     Progress progress = new Progress(err, first, last, Terminal.isStderr());
     try (EpochReader reader = b.build(); EpochIterator epochs = reader.read(first, last)) {

@@ -8,7 +8,6 @@ import io.epochal.consumer.read.EpochReader;
 import io.epochal.consumer.stream.StreamingConsumer;
 import io.epochal.format.Tags;
 import io.epochal.format.blob.EventCursor;
-import io.epochal.zooanimal.NodeSelector;
 import java.io.BufferedOutputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -16,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -37,17 +35,7 @@ import sun.misc.Signal;
 final class TailCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--nodes", defaultValue = "127.0.0.1:8098", description = "Store nodes, host:port,... (default: ${DEFAULT-VALUE}).")
-  String nodes;
-
-  @Option(names = "--dc", description = "Data center (repeatable; default 1).")
-  List<String> dcs = new ArrayList<>();
-
-  @Option(names = "--type", description = "Event type to keep (repeatable; default: all).")
-  List<String> types = new ArrayList<>();
-
-  @Option(names = "--subtype", description = "Subtype to keep, for every --type given.")
-  String subtype;
+  @picocli.CommandLine.Mixin ReaderOptions select;
 
   @Option(names = "--format", defaultValue = "jsonl", description = "jsonl or summary (default: ${DEFAULT-VALUE}).")
   String format;
@@ -70,24 +58,8 @@ final class TailCommand implements Callable<Integer> {
     if (lagSeconds < 0 || lagSeconds > 3600) {
       throw new UserException(ExitCodes.USAGE, "--lag " + lagSeconds + " is outside 0..3600 seconds");
     }
-    if (subtype != null && types.isEmpty()) {
-      throw new UserException(ExitCodes.USAGE, "--subtype needs --type");
-    }
-    NodeSelector selector;
-    try {
-      selector = NodeSelector.parse(nodes, Duration.ofSeconds(5));
-    } catch (IllegalArgumentException e) {
-      throw new UserException(ExitCodes.USAGE, "--nodes: " + e.getMessage());
-    }
     Clock clock = Clock.systemUTC();
-    EpochReader.Builder rb = EpochReader.builder().nodes(selector).dcs(dcs.isEmpty() ? List.of("1") : dcs);
-    for (String t : types) {
-      if (subtype == null) {
-        rb.include(t);
-      } else {
-        rb.include(t, subtype);
-      }
-    }
+    EpochReader.Builder rb = select.readerBuilder();
     Path file = checkpoint;
     boolean temporary = file == null;
     if (temporary) {
