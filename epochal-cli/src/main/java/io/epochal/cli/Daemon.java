@@ -66,7 +66,16 @@ final class Daemon {
     Signal.handle(new Signal("TERM"), s -> close(stack, "SIGTERM"));
     Signal.handle(new Signal("INT"), s -> close(stack, "SIGINT"));
     stack.installShutdownHook();
-    stack.start();
+    try {
+      stack.start();
+    } catch (Exception e) {
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      String why = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+      throw new UserException(ExitCodes.UNAVAILABLE, "could not start: " + why, e);
+    }
     started.run();
     stack.awaitTermination();
     return ExitCodes.OK;

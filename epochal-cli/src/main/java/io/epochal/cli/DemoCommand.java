@@ -302,7 +302,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("%nsummary%n");
     out.printf("  emitted            %,d events (%,d datagrams, %,d bytes on the wire)%n", s.emitted(), s.datagrams(),
         s.bytes());
-    out.printf("  dropped (emitter)  %,d %s%n", s.droppedTotal(), s.droppedTotal() == 0 ? "" : s.dropped());
+    out.printf("  dropped (emitter)  %,d%s%n", s.droppedTotal(), s.droppedTotal() == 0 ? "" : " " + s.dropped());
     out.printf("  aggregator         %,d events received, %,.0f dropped, %,d lost in transit; %,.0f blobs sealed%n",
         received, dropped, Math.max(0, s.emitted() - s.droppedTotal() - received), am.blobsSealed.count());
     out.printf("  relocator          %,.0f blobs stored at w=all, %,.0f epoch members published%n", relocated(standalone),

@@ -203,6 +203,11 @@ final class FetchCommand implements Callable<Integer> {
 
     void done() {
       if (on && lastDraw != 0) {
+        lastDraw = 0;
+        int width = 30;
+        int filled = (int) (width * Math.min(epochs, total) / total);
+        err.printf("\r[%s%s] %d/%d s, %,d events, %.1f MB", "#".repeat(filled), " ".repeat(width - filled), epochs,
+            total, events, bytes / 1e6);
         err.println();
         err.flush();
       }

@@ -32,14 +32,18 @@ final class ReaderOptions {
     } catch (IllegalArgumentException e) {
       throw new UserException(ExitCodes.USAGE, "--nodes: " + e.getMessage());
     }
-    EpochReader.Builder b = EpochReader.builder().nodes(selector).dcs(dcs.isEmpty() ? List.of("1") : dcs);
-    for (String t : types) {
-      if (subtype == null) {
-        b.include(t);
-      } else {
-        b.include(t, subtype);
+    try {
+      EpochReader.Builder b = EpochReader.builder().nodes(selector).dcs(dcs.isEmpty() ? List.of("1") : dcs);
+      for (String t : types) {
+        if (subtype == null) {
+          b.include(t);
+        } else {
+          b.include(t, subtype);
+        }
       }
+      return b;
+    } catch (IllegalArgumentException e) {
+      throw new UserException(ExitCodes.USAGE, e.getMessage(), e); // a bad --dc, --type or --subtype
     }
-    return b;
   }
 }

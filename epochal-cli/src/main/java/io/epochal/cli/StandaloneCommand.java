@@ -69,8 +69,8 @@ final class StandaloneCommand implements Callable<Integer> {
     LifecycleStack stack = LifecycleStack.builder("standalone")
         .add(LifecycleComponent.of("standalone", standalone::start, standalone::close)).build();
     return Daemon.run(stack, () -> {
-      err.printf("standalone: store http://%s/ , aggregator udp port %d, data %s%n", standalone.storeAddress(),
-          standalone.aggregator().udpPort(), dataDir);
+      err.printf("standalone: store http://%s/, aggregator udp port %d, admin http://127.0.0.1:%d/metrics, data %s%n",
+          standalone.storeAddress(), standalone.aggregator().udpPort(), standalone.aggregator().adminPort(), dataDir);
       err.flush();
     });
   }

@@ -56,10 +56,16 @@ final class TailCommand implements Callable<Integer> {
       throw new UserException(ExitCodes.USAGE, "--format " + format + ": use jsonl or summary");
     }
     if (lagSeconds < 0 || lagSeconds > 3600) {
-      throw new UserException(ExitCodes.USAGE, "--lag " + lagSeconds + " is outside 0..3600 seconds");
+      throw new UserException(ExitCodes.USAGE, "--lag " + java.math.BigDecimal.valueOf(lagSeconds).stripTrailingZeros()
+          .toPlainString() + " is outside 0..3600 seconds");
     }
     Clock clock = Clock.systemUTC();
     EpochReader.Builder rb = select.readerBuilder();
+    if (checkpoint != null && checkpoint.toAbsolutePath().getParent() != null
+        && !Files.isDirectory(checkpoint.toAbsolutePath().getParent())) {
+      throw new UserException(ExitCodes.USAGE, "--checkpoint " + checkpoint + ": directory "
+          + checkpoint.toAbsolutePath().getParent() + " does not exist");
+    }
     Path file = checkpoint;
     boolean temporary = file == null;
     if (temporary) {

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * second from the first one on, with no gap, and each second's event count as emitted.
  */
 class TailIT {
-  private static final Pattern STANDALONE = Pattern.compile("standalone: store http://127\\.0\\.0\\.1:(\\d+)/ , "
+  private static final Pattern STANDALONE = Pattern.compile("standalone: store http://127\\.0\\.0\\.1:(\\d+)/, "
       + "aggregator udp port (\\d+)");
   private static final Pattern LINE = Pattern.compile("^(\\d+)( late)?\\s+([\\d,]+) events", Pattern.MULTILINE);
 
