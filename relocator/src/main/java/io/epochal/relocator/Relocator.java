@@ -3,6 +3,7 @@ package io.epochal.relocator;
 import io.epochal.aggregator.spool.BlobSource;
 import io.epochal.aggregator.spool.FileSpool;
 import io.epochal.aggregator.spool.SpoolConfig;
+import io.epochal.aggregator.spool.SpoolTail;
 import io.epochal.common.admin.AdminServer;
 import io.epochal.common.admin.Health;
 import io.epochal.common.lifecycle.LifecycleComponent;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * Relocator relocator = new Relocator(RelocatorConfig.from(settings), Clock.systemUTC());
- * relocator.start();      // opens the spool at spool.dir, binds the admin port
+ * relocator.start();      // opens the reader side of the spool at spool.dir, binds the admin port
  * relocator.close();      // graceful stop
  * }</pre>
  *
@@ -49,7 +50,11 @@ public final class Relocator implements AutoCloseable {
   private SpoolRelocator relocator;
   private AdminServer admin;
 
-  /** The daemon: opens the spool at {@code spool.dir} and its own store client. */
+  /**
+   * The daemon: opens the reader side of the spool at {@code spool.dir} ({@link FileSpool#openReader}),
+   * so it runs beside an aggregator process that has the same spool open for writing, and its own
+   * store client.
+   */
   public Relocator(RelocatorConfig config, Clock clock) {
     this.config = config;
     this.clock = clock;
@@ -89,10 +94,11 @@ public final class Relocator implements AutoCloseable {
 
   private void openSpool() throws IOException {
     Files.createDirectories(config.spoolDir());
-    // Segment size and cap only matter to appenders; the relocator only reads and acknowledges.
-    FileSpool spool = FileSpool.open(SpoolConfig.builder(config.spoolDir()).build());
+    // The reader side: works beside an aggregator process writing the spool (it never takes spool.lock,
+    // only reader.lock). Segment size and cap only matter to the writer.
+    SpoolTail spool = FileSpool.openReader(SpoolConfig.builder(config.spoolDir()).build());
     source = spool;
-    Gauge.builder("epochal.relocator.spool.bytes", spool, FileSpool::sizeBytes)
+    Gauge.builder("epochal.relocator.spool.bytes", spool, SpoolTail::sizeBytes)
         .baseUnit("bytes").description("Bytes of spool segment files").register(registry);
     log.info("spool {} opened: acknowledged {}, durable {}", config.spoolDir(), spool.acknowledgedPosition(),
         spool.durablePosition());

@@ -13,11 +13,15 @@ import java.util.zip.CRC32C;
 
 /**
  * The {@code ack} file: the acknowledged position, replaced atomically. 16 bytes, little-endian:
- * magic "EPSA", u64 position, CRC32C of the first 12 bytes.
+ * magic "EPSA", u64 position, CRC32C of the first 12 bytes. The {@code durable} file ({@link
+ * DurableFile}) has the same layout with another magic; both use {@link #encode} and {@link #decode}.
  */
 final class AckFile {
   static final String NAME = "ack";
+  /** The writer's temp file ({@link FileSpool}); deleted by its recovery. */
   static final String TEMP_NAME = "ack.tmp";
+  /** The reader side's temp file ({@link SpoolTail}); its own name, so the writer's recovery never deletes it mid-write. */
+  static final String READER_TEMP_NAME = "ack.reader.tmp";
   static final int MAGIC = 0x41535045; // "EPSA" read as a little-endian u32
   static final int BYTES = 16;
 
@@ -33,11 +37,16 @@ final class AckFile {
     } catch (NoSuchFileException e) {
       return new Read(-1, false, null);
     }
-    if (bytes.length != BYTES) {
-      return new Read(-1, false, "size " + bytes.length + " instead of " + BYTES);
+    return decode(bytes, bytes.length, MAGIC);
+  }
+
+  /** Checks and decodes the first {@code length} bytes of a 16-byte position file with this magic. */
+  static Read decode(byte[] bytes, int length, int magic) {
+    if (length != BYTES) {
+      return new Read(-1, false, "size " + length + " instead of " + BYTES);
     }
     ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    if (b.getInt(0) != MAGIC) {
+    if (b.getInt(0) != magic) {
       return new Read(-1, false, String.format("bad magic 0x%08x", b.getInt(0)));
     }
     CRC32C crc = new CRC32C();
@@ -52,14 +61,25 @@ final class AckFile {
     return new Read(position, true, null);
   }
 
-  /** Writes the temp file, fsyncs it, renames it over {@code ack} and fsyncs the directory. */
-  static void write(Path dir, long position) throws IOException {
+  /** The 16 bytes of a position file: magic, position, CRC32C of the first 12; flipped for writing. */
+  static ByteBuffer encode(int magic, long position) {
     ByteBuffer b = ByteBuffer.allocate(BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    b.putInt(MAGIC).putLong(position);
+    b.putInt(magic).putLong(position);
     CRC32C crc = new CRC32C();
     crc.update(b.array(), 0, 12);
     b.putInt((int) crc.getValue()).flip();
-    Path temp = dir.resolve(TEMP_NAME);
+    return b;
+  }
+
+  /** Writes the temp file, fsyncs it, renames it over {@code ack} and fsyncs the directory. */
+  static void write(Path dir, long position) throws IOException {
+    write(dir, position, TEMP_NAME);
+  }
+
+  /** Like {@link #write(Path, long)}, through the temp file {@code tempName}. */
+  static void write(Path dir, long position, String tempName) throws IOException {
+    ByteBuffer b = encode(MAGIC, position);
+    Path temp = dir.resolve(tempName);
     try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
       while (b.hasRemaining()) {

@@ -5,14 +5,15 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -63,6 +64,15 @@ import org.slf4j.LoggerFactory;
  * or {@link #sync()}: the JDK closes a file channel when its thread is interrupted, which fails the
  * spool until it is reopened. One process at a time may open a directory (a lock file enforces it).
  *
+ * <p><b>Another process as the reader.</b> The aggregator and the relocator may run as two daemons on
+ * one host: the writer process opens the spool with {@link #open}, the reader process with {@link
+ * #openReader}, which reads and acknowledges through the files alone (see {@link SpoolTail}). For
+ * that, this class also publishes its durable position to the {@code durable} file after each sync,
+ * and picks up acknowledgements another process wrote to the {@code ack} file at least once per sync
+ * interval (and before refusing an append for the cap), deleting segments exactly as {@link
+ * #acknowledge} does. Reading or acknowledging through this object claims {@code reader.lock}, so a
+ * spool is never consumed by both this process and a reader process.
+ *
  * <p><b>Records.</b> A record takes {@code 14 + key bytes + blob bytes} on disk and must fit in one
  * segment ({@code spool.segment-bytes}); keys are 1 to 1024 bytes of UTF-8, blobs at most 32 MiB.
  *
@@ -78,12 +88,14 @@ public final class FileSpool implements BlobSink, BlobSource {
   static final String LOCK_FILE = "spool.lock";
   private static final int WRITE_BUFFER_BYTES = 256 << 10;
   private static final int SCAN_BUFFER_BYTES = 256 << 10;
+  /** Re-read the ack file at least this often even if its attributes look unchanged (coarse mtime, inode reuse). */
+  private static final long ACK_REREAD_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final SpoolConfig config;
   private final Path dir;
   private final LongConsumer onDurable;
-  private final FileChannel lockChannel;
-  private final FileLock dirLock;
+  private final LockFile dirLock;
+  private final View view = new View();
   private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
   private final SpoolRecovery recovery;
   private final ScheduledExecutorService flusher;
@@ -104,9 +116,18 @@ public final class FileSpool implements BlobSink, BlobSource {
   private final Object durableMonitor = new Object();
   private volatile long durable;
   private volatile boolean channelsClosed;
+  private final DurableFile.Writer durableFile;
+  private volatile long published = -1; // what durableFile holds (-2: last write failed); written under syncLock
 
   private final Object ackLock = new Object();
   private volatile long acked;
+  // The reader side in this process (claimed on first reader() or acknowledge()); guarded by ackLock.
+  private LockFile readerLock;
+  private volatile boolean readerLockHeld;
+  // Picking up acknowledgements another process wrote: tryLock, so a busy pick-up is skipped, not awaited.
+  private final ReentrantLock pickUpLock = new ReentrantLock();
+  private Object ackStamp;
+  private long ackReadNanos;
 
   private volatile IOException failure;
   private volatile boolean closed;
@@ -130,23 +151,48 @@ public final class FileSpool implements BlobSink, BlobSource {
     return new FileSpool(config, onDurable, backgroundSync);
   }
 
+  /**
+   * Opens the reader side for a spool another process writes (or none does): reads and acknowledges
+   * through the files, never appends, never takes {@code spool.lock}. See {@link SpoolTail}.
+   *
+   * @throws IOException if another reader holds the spool, or the directory cannot be read
+   */
+  public static SpoolTail openReader(SpoolConfig config) throws IOException {
+    return SpoolTail.open(config);
+  }
+
+  /** Opens the spool like {@link #open}, or returns null if another spool holds {@code spool.lock}. */
+  static FileSpool openIfFree(SpoolConfig config) throws IOException {
+    try {
+      return new FileSpool(config, null, false);
+    } catch (InUseException e) {
+      return null;
+    }
+  }
+
+  private static final class InUseException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    InUseException(String message) {
+      super(message);
+    }
+  }
+
   private FileSpool(SpoolConfig config, LongConsumer onDurable, boolean backgroundSync) throws IOException {
     this.config = Objects.requireNonNull(config, "config");
     this.dir = config.directory();
     this.onDurable = onDurable;
     Files.createDirectories(dir);
-    lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock = null;
+    LockFile lock = LockFile.tryAcquire(dir, LOCK_FILE);
+    if (lock == null) {
+      throw new InUseException("spool directory " + dir + " is in use (" + LOCK_FILE + " is locked by another spool)");
+    }
+    this.durableFile = new DurableFile.Writer(dir);
     try {
-      try {
-        lock = lockChannel.tryLock();
-      } catch (OverlappingFileLockException e) {
-        lock = null;
-      }
-      if (lock == null) {
-        throw new IOException("spool directory " + dir + " is in use (" + LOCK_FILE + " is locked by another spool)");
-      }
       this.recovery = recover();
+      // Everything kept was fsynced by recovery: publish it for a reader in another process.
+      durableFile.write(durable);
+      published = durable;
     } catch (IOException | RuntimeException e) {
       closeAfterFailedOpen(lock, e);
       throw e;
@@ -165,15 +211,13 @@ public final class FileSpool implements BlobSink, BlobSource {
     }
   }
 
-  private void closeAfterFailedOpen(FileLock lock, Throwable e) {
+  private void closeAfterFailedOpen(LockFile lock, Throwable e) {
     for (Segment s : segments.values()) {
       closeChannel(s, e);
     }
+    durableFile.close();
     try {
-      if (lock != null) {
-        lock.release();
-      }
-      lockChannel.close();
+      lock.close();
     } catch (IOException suppressed) {
       e.addSuppressed(suppressed);
     }
@@ -402,6 +446,10 @@ public final class FileSpool implements BlobSink, BlobSource {
           + SpoolConfig.SEGMENT_BYTES + " = " + config.segmentBytes() + ", blobs at most "
           + RecordFormat.MAX_BLOB_BYTES + " bytes)");
     }
+    if (sizeBytes + recordBytes > config.maxBytes()) {
+      // About to be refused: a reader in another process may have acknowledged since the last look.
+      pickUpAcknowledgements(true);
+    }
     long newEnd;
     writeLock.lock();
     try {
@@ -425,6 +473,7 @@ public final class FileSpool implements BlobSink, BlobSource {
     }
     if (config.syncsEveryAppend()) {
       syncTo();
+      pickUpAcknowledgements(false); // no background thread does it with a sync interval of 0
     }
     return newEnd;
   }
@@ -527,21 +576,26 @@ public final class FileSpool implements BlobSink, BlobSource {
 
   @Override
   public long sync() throws IOException {
-    return syncTo();
+    long d = syncTo();
+    pickUpAcknowledgements(false);
+    return d;
   }
 
   private void backgroundSync() {
-    if (end == durable || failure != null) {
-      return;
-    }
-    try {
-      syncTo();
-    } catch (IOException | RuntimeException e) {
-      // syncTo has recorded and logged an fsync failure; anything else is a bug worth seeing.
-      if (failure == null) {
-        log.error("spool {}: background sync failed", dir, e);
+    if (end != durable && failure == null) {
+      try {
+        syncTo();
+      } catch (IOException | RuntimeException e) {
+        // syncTo has recorded and logged an fsync failure; anything else is a bug worth seeing.
+        if (failure == null) {
+          log.error("spool {}: background sync failed", dir, e);
+        }
       }
     }
+    if (published != durable) { // unguarded peek; republish() checks again under the lock
+      republish();
+    }
+    pickUpAcknowledgements(false);
   }
 
   /** Forces every unsynced segment (and the directory after a roll), then publishes the new durable position. */
@@ -570,6 +624,7 @@ public final class FileSpool implements BlobSink, BlobSource {
         writeLock.unlock();
       }
       if (target == durable && !syncDir) {
+        publishFile(durable);
         return target;
       }
       try {
@@ -602,6 +657,7 @@ public final class FileSpool implements BlobSink, BlobSource {
     }
   }
 
+  /** Under syncLock: the in-memory durable position first (this process's waiters), then the file. */
   private void publishDurable(long position) {
     if (position <= durable) {
       return;
@@ -610,11 +666,95 @@ public final class FileSpool implements BlobSink, BlobSource {
       durable = position;
       durableMonitor.notifyAll();
     }
+    publishFile(position);
     if (onDurable != null) {
       try {
         onDurable.accept(position);
       } catch (RuntimeException e) {
         log.error("spool {}: durability listener failed", dir, e);
+      }
+    }
+  }
+
+  /**
+   * Under syncLock: writes the durable file if it lags. Not fsynced (docs/spool-format.md): the data
+   * it names is already on disk, so a crash can only leave it stale. A failed write is retried at the
+   * next sync; readers in another process see no progress until then.
+   */
+  private void publishFile(long position) {
+    if (position == published || channelsClosed) {
+      return;
+    }
+    try {
+      durableFile.write(position);
+      if (published == -2) {
+        log.info("spool {}: {} file written again", dir, DurableFile.NAME);
+      }
+      published = position;
+    } catch (IOException e) {
+      if (published != -2) {
+        log.warn("spool {}: could not write the {} file; a reader in another process sees no new records "
+            + "until a later write succeeds", dir, DurableFile.NAME, e);
+      }
+      published = -2;
+    }
+  }
+
+  private void republish() {
+    syncLock.lock();
+    try {
+      publishFile(durable);
+    } finally {
+      syncLock.unlock();
+    }
+  }
+
+  /**
+   * Adopts an acknowledgement another process (a {@link SpoolTail}) wrote to the ack file, and deletes
+   * the segments it frees, like {@link #acknowledge}. Cheap when nothing changed: one stat of the
+   * file, and a read only when its attributes changed, when {@code force}, or once a second. Skipped
+   * when this process is the reader (it then holds {@code reader.lock}, so no one else writes acks).
+   */
+  private void pickUpAcknowledgements(boolean force) {
+    if (readerLockHeld || closed || !pickUpLock.tryLock()) {
+      return;
+    }
+    try {
+      Object stamp;
+      try {
+        BasicFileAttributes a = Files.readAttributes(dir.resolve(AckFile.NAME), BasicFileAttributes.class);
+        stamp = Arrays.asList(a.fileKey(), a.lastModifiedTime(), a.size());
+      } catch (NoSuchFileException e) {
+        return;
+      }
+      long now = System.nanoTime();
+      if (!force && stamp.equals(ackStamp) && now - ackReadNanos < ACK_REREAD_NANOS) {
+        return;
+      }
+      ackStamp = stamp;
+      ackReadNanos = now;
+      AckFile.Read read = AckFile.read(dir);
+      if (read.present() && read.position() > acked) {
+        adoptAcknowledged(read.position());
+      }
+    } catch (IOException e) {
+      log.warn("spool {}: could not read the {} file written by the reader; retrying at the next sync", dir,
+          AckFile.NAME, e);
+    } finally {
+      pickUpLock.unlock();
+    }
+  }
+
+  private void adoptAcknowledged(long position) {
+    synchronized (ackLock) {
+      if (closed || readerLockHeld || position <= acked) {
+        return;
+      }
+      // A reader acknowledges only what this writer published as durable; min() only matters after damage.
+      long ack = Math.min(position, durable);
+      if (ack > acked) {
+        acked = ack;
+        deleteAcknowledged(ack);
       }
     }
   }
@@ -630,17 +770,39 @@ public final class FileSpool implements BlobSink, BlobSource {
   @Override
   public SpoolReader reader(long position) throws IOException {
     checkOpen();
+    claimReaderSide();
     long ack = acked;
     if (position < ack) {
       throw new IllegalArgumentException("position " + position + " was already acknowledged (acknowledged "
           + "position " + ack + ")");
     }
     checkBoundary(position);
-    return new FileSpoolReader(this, position);
+    return new FileSpoolReader(view, position);
+  }
+
+  /** Takes {@code reader.lock} the first time this process reads or acknowledges: one consumer per spool. */
+  private void claimReaderSide() throws IOException {
+    if (readerLockHeld) {
+      return;
+    }
+    synchronized (ackLock) {
+      checkOpen();
+      if (readerLockHeld) {
+        return;
+      }
+      LockFile lock = LockFile.tryAcquire(dir, SpoolTail.LOCK_FILE);
+      if (lock == null) {
+        throw new IOException("spool directory " + dir + " is already being read (" + SpoolTail.LOCK_FILE
+            + " is held, e.g. by a relocator process); one reader per spool");
+      }
+      readerLock = lock;
+      readerLockHeld = true;
+    }
   }
 
   @Override
   public void acknowledge(long position) throws IOException {
+    claimReaderSide();
     synchronized (ackLock) {
       checkOpen();
       if (position <= acked) {
@@ -793,6 +955,39 @@ public final class FileSpool implements BlobSink, BlobSource {
     }
   }
 
+  /** What {@link FileSpoolReader} sees: this spool's exact, in-memory view. */
+  private final class View implements SegmentSource {
+    @Override
+    public long durableFor(long position) {
+      return durable;
+    }
+
+    @Override
+    public long acknowledgedPosition() {
+      return acked;
+    }
+
+    @Override
+    public Segment segmentAtOrAfter(long position) {
+      return FileSpool.this.segmentAtOrAfter(position);
+    }
+
+    @Override
+    public boolean refreshSegments() {
+      return false;
+    }
+
+    @Override
+    public void checkOpen() {
+      FileSpool.this.checkOpen();
+    }
+
+    @Override
+    public Path directory() {
+      return dir;
+    }
+  }
+
   // ---------------------------------------------------------------- closing
 
   /** Stops the background sync, syncs what was appended, and closes every file; idempotent. */
@@ -852,6 +1047,7 @@ public final class FileSpool implements BlobSink, BlobSource {
     writeLock.lock();
     try {
       channelsClosed = true;
+      durableFile.close();
       for (Segment s : segments.values()) {
         closeChannel(s, error);
       }
@@ -865,10 +1061,17 @@ public final class FileSpool implements BlobSink, BlobSource {
     synchronized (durableMonitor) {
       durableMonitor.notifyAll();
     }
+    LockFile reading;
+    synchronized (ackLock) {
+      reading = readerLock;
+      readerLock = null;
+    }
     try {
-      dirLock.release();
+      if (reading != null) {
+        reading.close();
+      }
     } finally {
-      lockChannel.close();
+      dirLock.close();
     }
   }
 

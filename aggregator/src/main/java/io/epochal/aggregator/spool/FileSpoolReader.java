@@ -9,11 +9,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
-/** A {@link SpoolReader} over a {@link FileSpool}: one open segment file and a 64 KiB read buffer. */
+/**
+ * A {@link SpoolReader} over a {@link SegmentSource} (a {@link FileSpool}, or a {@link SpoolTail} in
+ * another process): one open segment file and a 64 KiB read buffer.
+ */
 final class FileSpoolReader implements SpoolReader {
   private static final int READ_BUFFER_BYTES = 64 << 10;
 
-  private final FileSpool spool;
+  private final SegmentSource spool;
   private final ByteBuffer header = RecordFormat.newHeaderBuffer();
   private final ByteBuffer tmp = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
   private final CRC32C crc = new CRC32C();
@@ -22,7 +25,7 @@ final class FileSpoolReader implements SpoolReader {
   private FileChannel channel;
   private boolean closed;
 
-  FileSpoolReader(FileSpool spool, long position) {
+  FileSpoolReader(SegmentSource spool, long position) {
     this.spool = spool;
     this.position = position;
   }
@@ -33,16 +36,31 @@ final class FileSpoolReader implements SpoolReader {
       throw new IllegalStateException("spool reader is closed");
     }
     spool.checkOpen();
-    long limit = spool.durablePosition();
+    long limit = spool.durableFor(position);
     if (position >= limit) {
       return null;
     }
-    if (segment == null || position >= segment.end()) {
-      moveTo(position);
-      if (position >= limit) {
-        return null;
+    for (boolean retried = false; ; retried = true) {
+      if (segment == null || position >= segment.end()) {
+        moveTo(position);
+        if (position >= limit) {
+          return null;
+        }
+      }
+      try {
+        return read(limit);
+      } catch (SpoolCorruptException e) {
+        // A source in another process may hold a stale size for a segment that the writer's recovery
+        // cut and then rolled: look at the files again, once, before calling the record corrupt.
+        if (retried || !spool.refreshSegments()) {
+          throw e;
+        }
+        closeChannel();
       }
     }
+  }
+
+  private SpoolRecord read(long limit) throws IOException {
     Segment s = segment;
     long offset = position - s.base;
     long available = Math.min(s.end(), limit) - position;

@@ -9,7 +9,10 @@ final class Segment {
 
   final long base;
   final Path path;
-  /** Bytes of valid records; grows only for the active segment, under the spool's write lock. */
+  /**
+   * Bytes of valid records; in a {@link FileSpool}, grows only for the active segment, under its write
+   * lock; in a {@link SpoolTail}, the file's size when last looked at.
+   */
   volatile long size;
   /** Write channel, open while the segment is active or holds unsynced data; guarded by the spool. */
   FileChannel channel;

@@ -7,7 +7,9 @@
  * delivery is at-least-once from the acknowledged position. {@link
  * io.epochal.aggregator.spool.FileSpool} implements both sides on local disk (segment files, CRC32C
  * per record, group-commit fsync, a size cap); a Kafka-backed hand-off for aggregators and relocators
- * on different hosts can implement the same two interfaces.
+ * on different hosts can implement the same two interfaces. {@link
+ * io.epochal.aggregator.spool.FileSpool#openReader} opens the reading side alone, for a relocator
+ * process beside an aggregator process on one host.
  *
  * <p>On-disk format and recovery rules: docs/spool-format.md.
  */
