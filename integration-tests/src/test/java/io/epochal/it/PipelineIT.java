@@ -29,10 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole pipeline as separate processes on loopback: emitter (this JVM) → UDP → {@code epochal
- * aggregator} → spool → {@code epochal relocator} → {@code epochal store} → {@link EpochReader}
- * and {@code epochal fetch}. The relocator is SIGKILLed and restarted twice and the store once
- * while blobs move; every event the aggregator accepted is read back exactly once, equal after
- * decoding, with the right tags.
+ * aggregator} → spool → {@code epochal relocator} (a separate daemon on the live spool) → {@code
+ * epochal store} → {@link EpochReader} and {@code epochal fetch}. While events flow, the relocator
+ * is SIGKILLed and restarted twice and the store once; every event the aggregator accepted is read
+ * back exactly once, equal after decoding, with the right tags.
  */
 class PipelineIT {
   private static final Pattern RELOCATOR = Pattern.compile("relocator: spool .* admin http://[^:]+:(\\d+)/metrics");
@@ -52,53 +52,53 @@ class PipelineIT {
     Path storeDir = dir.resolve("store");
     Map<String, Integer> emitted = new HashMap<>();
     long firstSecond = System.currentTimeMillis() / 1000;
-    // 1. Emit into an aggregator with small blobs (many chunks to relocate), then stop it cleanly.
-    try (AggregatorDaemon agg = AggregatorDaemon.start(spool, "-D", "epochal.aggregator.grace=500ms",
-        "-D", "epochal.aggregator.blob.max-bytes=70000")) {
-      try (EventEmitter emitter = EventEmitter.builder().aggregator("127.0.0.1", agg.udpPort).dc("1").type("WEB")
-          .build()) {
-        ReferenceEvents gen = new ReferenceEvents(11);
-        long start = System.nanoTime();
-        for (int i = 0; i < EVENTS; i++) {
-          ReferenceEvents.Event e = gen.next();
-          emitter.emit(e.type(), e.subtype(), e.fields());
-          emitted.merge(identity(e.type(), e.subtype(), e.fields()), 1, Integer::sum);
-          long due = start + i * 100_000L; // 10,000 events/s: 4 seconds, so several epochs
-          long wait = due - System.nanoTime();
-          if (wait > 0) {
-            LockSupport.parkNanos(wait); // pacing, not synchronisation
-          }
-        }
-        emitter.flush();
-        awaitMetric(agg.adminPort, "epochal_aggregator_events_received_total", EVENTS, agg);
-      }
-      agg.process.destroy(); // SIGTERM: seal, fsync, exit 0
-      assertThat(agg.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(agg.process.exitValue()).isZero();
-    }
-    long lastSecond = System.currentTimeMillis() / 1000 + 1;
     List<String> relocatorArgs = List.of("relocator", "--spool-dir", spool.toString(), "--nodes",
         "127.0.0.1:" + storePort, "--admin-port", "0", "-D", "epochal.relocator.in-flight=2",
         "-D", "epochal.relocator.retry.backoff-max=500ms");
-    // 2. Relocate through crashes: kill the relocator, kill the store, kill the relocator again.
     StoreDaemon store = StoreDaemon.start(storeDir, storePort, "-D", "epochal.store.ring-partitions=16");
     try {
-      try (ChildJvm relocator = ChildJvm.start(RELOCATOR, relocatorArgs)) {
-        awaitMetric(relocator.group(1), "epochal_relocator_blobs_relocated_total", 1, null);
-        relocator.kill();
-      }
-      try (ChildJvm relocator = ChildJvm.start(RELOCATOR, relocatorArgs)) {
-        awaitMetric(relocator.group(1), "epochal_relocator_blobs_relocated_total", 1, null);
-        store.child.kill();
-        store.close();
-        store = StoreDaemon.start(storeDir, storePort, "-D", "epochal.store.ring-partitions=16");
-        awaitMetric(relocator.group(1), "epochal_relocator_blobs_relocated_total", 2, null);
-        relocator.kill();
-      }
-      try (ChildJvm relocator = ChildJvm.start(RELOCATOR, relocatorArgs)) {
+      // 1. Aggregator and relocator as separate daemons on one spool; emit while the relocator is
+      //    SIGKILLed and restarted twice and the store once.
+      try (AggregatorDaemon agg = AggregatorDaemon.start(spool, "-D", "epochal.aggregator.grace=500ms",
+          "-D", "epochal.aggregator.blob.max-bytes=70000")) {
+        ChildJvm relocator = ChildJvm.start(RELOCATOR, relocatorArgs);
+        try (EventEmitter emitter = EventEmitter.builder().aggregator("127.0.0.1", agg.udpPort).dc("1").type("WEB")
+            .build()) {
+          ReferenceEvents gen = new ReferenceEvents(11);
+          long start = System.nanoTime();
+          int crashes = 0;
+          for (int i = 0; i < EVENTS; i++) {
+            ReferenceEvents.Event e = gen.next();
+            emitter.emit(e.type(), e.subtype(), e.fields());
+            emitted.merge(identity(e.type(), e.subtype(), e.fields()), 1, Integer::sum);
+            if (i % 5_000 == 4_999 && crashes < 3
+                && ChildJvm.metric(relocator.group(1), "epochal_relocator_blobs_relocated_total") >= 1) {
+              crashes++;
+              if (crashes == 2) {
+                store.child.kill(); // the store goes down while the relocator writes; it retries
+                store.close();
+                store = StoreDaemon.start(storeDir, storePort, "-D", "epochal.store.ring-partitions=16");
+              } else {
+                relocator.kill(); // SIGKILL with PUTs in flight; restart from the acknowledged position
+                relocator.close();
+                relocator = ChildJvm.start(RELOCATOR, relocatorArgs);
+              }
+            }
+            long due = start + i * 100_000L; // 10,000 events/s, so several epochs
+            long wait = due - System.nanoTime();
+            if (wait > 0) {
+              LockSupport.parkNanos(wait); // pacing, not synchronisation
+            }
+          }
+          emitter.flush();
+          awaitMetric(agg.adminPort, "epochal_aggregator_events_received_total", EVENTS, agg);
+          assertThat(crashes).as("crashes injected while blobs moved").isEqualTo(3);
+        }
+        // 2. Everything sealed, then everything relocated; both daemons stop cleanly.
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline
-            && ChildJvm.metric(relocator.group(1), "epochal_relocator_backlog_bytes") != 0) {
+        while (System.nanoTime() < deadline && (ChildJvm.metric(agg.adminPort, "epochal_aggregator_batches_open") != 0
+            || ChildJvm.metric(relocator.group(1), "epochal_relocator_backlog_bytes") != 0
+            || ChildJvm.metric(relocator.group(1), "epochal_relocator_pending_age_seconds") > 0)) {
           relocator.process.waitFor(50, TimeUnit.MILLISECONDS);
         }
         assertThat(ChildJvm.metric(relocator.group(1), "epochal_relocator_backlog_bytes")).as("spool drained")
@@ -106,7 +106,12 @@ class PipelineIT {
         relocator.process.destroy();
         assertThat(relocator.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(relocator.process.exitValue()).isZero();
+        relocator.close();
+        agg.process.destroy(); // SIGTERM: seal, fsync, exit 0
+        assertThat(agg.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(agg.process.exitValue()).isZero();
       }
+      long lastSecond = System.currentTimeMillis() / 1000 + 1;
       // 3. Read back: the EpochReader and the CLI both see every event exactly once.
       Map<String, Integer> read = new HashMap<>();
       try (EpochReader reader = EpochReader.builder()
