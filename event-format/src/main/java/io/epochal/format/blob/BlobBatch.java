@@ -62,6 +62,11 @@ public final class BlobBatch {
       add(event);
       return;
     }
+    added();
+  }
+
+  /** Records the event just written into the open chunk; probes the chunk if it is full enough. */
+  private void added() {
     if (count == ends.length) {
       ends = Arrays.copyOf(ends, count * 2);
     }
@@ -70,6 +75,36 @@ public final class BlobBatch {
     if (events.position() >= Math.max(probeAt, encoder.cutThreshold())) {
       probe();
     }
+  }
+
+  /**
+   * Adds one event that is already encoded, without decoding it: {@code buf[off, off+len)} must hold
+   * exactly one MAP value without string references, e.g. a datagram record's event (from {@link
+   * io.epochal.format.datagram.DatagramReader#readRecords}). The blob bytes are exactly those {@link
+   * #add} gives for the event as {@link io.epochal.format.codec.EventDecoder} decodes it; the input
+   * is validated as strictly ({@link EventEncoder#transcodeEvent}).
+   *
+   * @throws FormatException the bytes are not a valid event (the decoder's reason); the batch is
+   *     unchanged
+   * @throws IllegalArgumentException the event is too large to fit in a blob on its own; the batch
+   *     is unchanged
+   */
+  public void addEncoded(byte[] buf, int off, int len) throws FormatException {
+    int before = events.position();
+    events.transcodeEvent(buf, off, len);
+    int size = events.position() - before;
+    if (size > encoder.maxBlobBytes() / 2 && !fitsAlone(buf, off, len)) {
+      events.unwriteLastEvent();
+      throw new IllegalArgumentException(
+          "event of " + size + " bytes does not fit in a blob of " + encoder.maxBlobBytes() + " bytes");
+    }
+    if (events.position() > BlobFormat.MAX_UNCOMPRESSED_BYTES) {
+      events.unwriteLastEvent();
+      sealOpenChunk();
+      addEncoded(buf, off, len);
+      return;
+    }
+    added();
   }
 
   /** Events added so far, sealed or not. */
@@ -148,6 +183,18 @@ public final class BlobBatch {
   private boolean fitsAlone(Map<String, ?> event) {
     EventEncoder alone = new EventEncoder(4096, -1, encoder.dedupeStrings());
     alone.writeEvent(event);
+    return alone.position() <= BlobFormat.MAX_UNCOMPRESSED_BYTES
+        && encoder.build(tags, alone.buffer(), alone.position(), 1) != null;
+  }
+
+  /** Whether the encoded event {@code buf[off, off+len)} (already validated) alone makes a blob within the limit. */
+  private boolean fitsAlone(byte[] buf, int off, int len) {
+    EventEncoder alone = new EventEncoder(4096, -1, encoder.dedupeStrings());
+    try {
+      alone.transcodeEvent(buf, off, len);
+    } catch (FormatException e) {
+      throw new IllegalStateException("an event that transcoded once failed the second time", e);
+    }
     return alone.position() <= BlobFormat.MAX_UNCOMPRESSED_BYTES
         && encoder.build(tags, alone.buffer(), alone.position(), 1) != null;
   }

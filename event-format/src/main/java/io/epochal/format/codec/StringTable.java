@@ -3,88 +3,106 @@ package io.epochal.format.codec;
 import java.util.Arrays;
 
 /**
- * The writer's string table: string to index, open addressing, no boxing. Indexes are assigned in
- * insertion order from 0, as the reader assigns them.
+ * The writer's string table, keyed on UTF-8 bytes: each entry is a byte range of the payload being
+ * written (the literal's bytes, which the payload holds once), found again by hash and byte
+ * comparison. Indexes are assigned in insertion order from 0, as the reader assigns them, so an
+ * entry's index is the back-reference that names it.
+ *
+ * <p>Open addressing with linear probing; entries are rehashed in index order when the table grows,
+ * so removing the newest entries by clearing their slots ({@link #truncate}) leaves exactly the table
+ * their absence would have given: no other entry's probe sequence runs through a newer entry's slot.
+ * This makes undoing a rejected event cost only what the event added.
+ *
+ * <p>The table does not hold the payload; callers pass it ({@code store}) to {@link #find}, since
+ * the payload buffer may be reallocated as it grows. Not thread-safe.
  */
 final class StringTable {
-  private String[] keys = new String[1024];
-  private int[] values = new int[1024];
+  private int[] slots = new int[1024]; // entry index + 1; 0 is empty
+  private int[] offsets = new int[256];
+  private int[] lengths = new int[256];
+  private int[] hashes = new int[256];
+  private int[] slotOf = new int[256];
   private int size;
+  /** The empty slot where the last unsuccessful {@link #find} ended. */
+  private int freeSlot = -1;
 
   int size() {
     return size;
   }
 
-  /** The index of {@code s}, or -1 after adding it with index {@link #size()} (before the call). */
-  int indexOrAdd(String s) {
-    int mask = keys.length - 1;
-    int i = mix(s.hashCode()) & mask;
+  /**
+   * The index of the entry holding the bytes {@code key[off, off+len)} (whose {@link
+   * ByteStrings#hash} is {@code hash}), or -1. Entries are compared with {@code store}, the payload
+   * the entries' offsets point into.
+   */
+  int find(byte[] key, int off, int len, int hash, byte[] store) {
+    int mask = slots.length - 1;
+    int i = hash & mask;
     while (true) {
-      String k = keys[i];
-      if (k == null) {
-        keys[i] = s;
-        values[i] = size++;
-        if (size * 2 > keys.length) {
-          grow();
-        }
+      int e = slots[i] - 1;
+      if (e < 0) {
+        freeSlot = i;
         return -1;
       }
-      if (k.equals(s)) {
-        return values[i];
+      if (hashes[e] == hash
+          && lengths[e] == len
+          && Arrays.equals(store, offsets[e], offsets[e] + len, key, off, off + len)) {
+        return e;
       }
       i = (i + 1) & mask;
     }
   }
 
+  /**
+   * Adds an entry for {@code len} bytes at {@code offset} of the payload, with index {@link
+   * #size()} (before the call). Must directly follow a {@link #find} of the same bytes that
+   * returned -1.
+   */
+  void add(int offset, int len, int hash) {
+    if (size == offsets.length) {
+      int n = size * 2;
+      offsets = Arrays.copyOf(offsets, n);
+      lengths = Arrays.copyOf(lengths, n);
+      hashes = Arrays.copyOf(hashes, n);
+      slotOf = Arrays.copyOf(slotOf, n);
+    }
+    int e = size++;
+    offsets[e] = offset;
+    lengths[e] = len;
+    hashes[e] = hash;
+    slotOf[e] = freeSlot;
+    slots[freeSlot] = e + 1;
+    freeSlot = -1;
+    if (size * 2 > slots.length) {
+      grow();
+    }
+  }
+
   /** Forgets every entry with index {@code >= newSize} (undoing a failed event). */
   void truncate(int newSize) {
-    if (newSize >= size) {
-      return;
+    for (int e = size - 1; e >= newSize; e--) {
+      slots[slotOf[e]] = 0;
     }
-    String[] oldKeys = keys;
-    int[] oldValues = values;
-    keys = new String[oldKeys.length];
-    values = new int[oldValues.length];
-    size = 0;
-    String[] ordered = new String[newSize];
-    for (int i = 0; i < oldKeys.length; i++) {
-      if (oldKeys[i] != null && oldValues[i] < newSize) {
-        ordered[oldValues[i]] = oldKeys[i];
-      }
-    }
-    for (String k : ordered) {
-      indexOrAdd(k);
+    if (newSize < size) {
+      size = newSize;
     }
   }
 
   void clear() {
-    if (size > 0) {
-      Arrays.fill(keys, null);
-      size = 0;
-    }
+    truncate(0);
   }
 
   private void grow() {
-    String[] oldKeys = keys;
-    int[] oldValues = values;
-    keys = new String[oldKeys.length * 2];
-    values = new int[oldKeys.length * 2];
-    int mask = keys.length - 1;
-    for (int j = 0; j < oldKeys.length; j++) {
-      String k = oldKeys[j];
-      if (k != null) {
-        int i = mix(k.hashCode()) & mask;
-        while (keys[i] != null) {
-          i = (i + 1) & mask;
-        }
-        keys[i] = k;
-        values[i] = oldValues[j];
+    slots = new int[slots.length * 2];
+    int mask = slots.length - 1;
+    // In index order, so that truncate() can still remove the newest entries by their slots.
+    for (int e = 0; e < size; e++) {
+      int i = hashes[e] & mask;
+      while (slots[i] != 0) {
+        i = (i + 1) & mask;
       }
+      slots[i] = e + 1;
+      slotOf[e] = i;
     }
-  }
-
-  private static int mix(int h) {
-    h *= 0x9E3779B9;
-    return h ^ (h >>> 16);
   }
 }

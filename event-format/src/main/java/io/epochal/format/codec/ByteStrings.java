@@ -1,0 +1,101 @@
+package io.epochal.format.codec;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/** Hashing and UTF-8 checks on byte ranges, for the byte-keyed {@link StringTable}. */
+final class ByteStrings {
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long HIGH_BITS = 0x8080_8080_8080_8080L;
+  private static final long M = 0x9E37_79B9_7F4A_7C15L;
+
+  private ByteStrings() {}
+
+  /**
+   * A well-mixed 32-bit hash of {@code b[off, off+len)} (read 8 bytes at a time) in the low 32 bits
+   * of the result, and in bit 32 whether the range is pure ASCII (so the caller can skip UTF-8
+   * checks). {@code (int) result} is the hash, {@link #isAscii(long)} the flag.
+   */
+  static long hashAndAscii(byte[] b, int off, int len) {
+    long h = len * M;
+    long or = 0;
+    int i = off;
+    int end = off + len;
+    for (; i + 8 <= end; i += 8) {
+      long v = (long) LONGS.get(b, i);
+      or |= v;
+      h = Long.rotateLeft((h ^ v) * M, 29);
+    }
+    if (i < end) {
+      long v = 0;
+      for (int s = 0; i < end; i++, s += 8) {
+        v |= (b[i] & 0xFFL) << s;
+      }
+      or |= v;
+      h = Long.rotateLeft((h ^ v) * M, 29);
+    }
+    h *= M;
+    int x = (int) (h ^ (h >>> 32));
+    x ^= x >>> 15;
+    return (x & 0xFFFF_FFFFL) | ((or & HIGH_BITS) == 0 ? 1L << 32 : 0);
+  }
+
+  /** Whether a {@link #hashAndAscii} result says the range was pure ASCII. */
+  static boolean isAscii(long hashAndAscii) {
+    return (hashAndAscii >>> 32) != 0;
+  }
+
+  /**
+   * Whether {@code b[off, off+len)} is well-formed UTF-8 (Unicode 3.9, table 3-7: shortest forms,
+   * no surrogates, at most U+10FFFF), which Java's UTF-8 decoder turns into a string that encodes
+   * back to the very same bytes. May be stricter than Java, never more lenient.
+   */
+  static boolean isWellFormedUtf8(byte[] b, int off, int len) {
+    int i = off;
+    int end = off + len;
+    while (i < end) {
+      int b0 = b[i] & 0xFF;
+      if (b0 < 0x80) {
+        i++;
+        continue;
+      }
+      if (b0 < 0xC2 || b0 > 0xF4) {
+        return false;
+      }
+      if (b0 < 0xE0) {
+        if (i + 1 >= end || !continuation(b[i + 1])) {
+          return false;
+        }
+        i += 2;
+      } else if (b0 < 0xF0) {
+        if (i + 2 >= end) {
+          return false;
+        }
+        int b1 = b[i + 1] & 0xFF;
+        int lo = b0 == 0xE0 ? 0xA0 : 0x80;
+        int hi = b0 == 0xED ? 0x9F : 0xBF;
+        if (b1 < lo || b1 > hi || !continuation(b[i + 2])) {
+          return false;
+        }
+        i += 3;
+      } else {
+        if (i + 3 >= end) {
+          return false;
+        }
+        int b1 = b[i + 1] & 0xFF;
+        int lo = b0 == 0xF0 ? 0x90 : 0x80;
+        int hi = b0 == 0xF4 ? 0x8F : 0xBF;
+        if (b1 < lo || b1 > hi || !continuation(b[i + 2]) || !continuation(b[i + 3])) {
+          return false;
+        }
+        i += 4;
+      }
+    }
+    return true;
+  }
+
+  private static boolean continuation(byte b) {
+    return (b & 0xC0) == 0x80;
+  }
+}
