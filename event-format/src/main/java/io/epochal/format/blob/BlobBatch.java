@@ -19,6 +19,8 @@ import java.util.Map;
 public final class BlobBatch {
   private final BlobEncoder encoder;
   private final Tags tags;
+  /** The compression ratio estimate of this batch's kind (dc, type, subtype), shared across its batches. */
+  private final BlobEncoder.Ratio ratio;
   private final EventEncoder events;
   private int[] ends = new int[256];
   private int count;
@@ -31,6 +33,7 @@ public final class BlobBatch {
   BlobBatch(BlobEncoder encoder, Tags tags) {
     this.encoder = encoder;
     this.tags = tags;
+    this.ratio = encoder.ratio(tags);
     this.events = new EventEncoder(4096, -1, encoder.dedupeStrings());
   }
 
@@ -72,7 +75,7 @@ public final class BlobBatch {
     }
     ends[count++] = events.position();
     totalEvents++;
-    if (events.position() >= Math.max(probeAt, encoder.cutThreshold())) {
+    if (events.position() >= Math.max(probeAt, encoder.cutThreshold(ratio))) {
       probe();
     }
   }
@@ -150,7 +153,7 @@ public final class BlobBatch {
    * keep filling it up to where the measured ratio says it will be full; otherwise seal it.
    */
   private void probe() {
-    byte[] blob = encoder.build(tags, events.buffer(), events.position(), count);
+    byte[] blob = encoder.build(tags, ratio, events.buffer(), events.position(), count);
     if (blob == null) {
       split();
       return;
@@ -164,7 +167,7 @@ public final class BlobBatch {
   }
 
   private void sealOpenChunk() {
-    byte[] blob = encoder.build(tags, events.buffer(), events.position(), count);
+    byte[] blob = encoder.build(tags, ratio, events.buffer(), events.position(), count);
     if (blob != null) {
       sealWith(blob);
       return;
@@ -184,7 +187,7 @@ public final class BlobBatch {
     EventEncoder alone = new EventEncoder(4096, -1, encoder.dedupeStrings());
     alone.writeEvent(event);
     return alone.position() <= BlobFormat.MAX_UNCOMPRESSED_BYTES
-        && encoder.build(tags, alone.buffer(), alone.position(), 1) != null;
+        && encoder.build(tags, ratio, alone.buffer(), alone.position(), 1) != null;
   }
 
   /** Whether the encoded event {@code buf[off, off+len)} (already validated) alone makes a blob within the limit. */
@@ -196,7 +199,7 @@ public final class BlobBatch {
       throw new IllegalStateException("an event that transcoded once failed the second time", e);
     }
     return alone.position() <= BlobFormat.MAX_UNCOMPRESSED_BYTES
-        && encoder.build(tags, alone.buffer(), alone.position(), 1) != null;
+        && encoder.build(tags, ratio, alone.buffer(), alone.position(), 1) != null;
   }
 
   /** The open chunk compressed too large: seal the longest prefix that fits, re-add the rest. */
@@ -208,7 +211,7 @@ public final class BlobBatch {
     int bestK = 0;
     while (lo <= hi) {
       int mid = (lo + hi) >>> 1;
-      byte[] b = encoder.build(tags, payload, ends[mid - 1], mid);
+      byte[] b = encoder.build(tags, ratio, payload, ends[mid - 1], mid);
       if (b != null) {
         best = b;
         bestK = mid;

@@ -7,37 +7,46 @@ import java.nio.ByteOrder;
 /** Hashing and UTF-8 checks on byte ranges, for the byte-keyed {@link StringTable}. */
 final class ByteStrings {
   private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
   private static final long HIGH_BITS = 0x8080_8080_8080_8080L;
   private static final long M = 0x9E37_79B9_7F4A_7C15L;
 
   private ByteStrings() {}
 
   /**
-   * A well-mixed 32-bit hash of {@code b[off, off+len)} (read 8 bytes at a time) in the low 32 bits
+   * A well-mixed 32-bit hash of {@code b[off, off+len)} (read in words, the last one overlapping) in the low 32 bits
    * of the result, and in bit 32 whether the range is pure ASCII (so the caller can skip UTF-8
    * checks). {@code (int) result} is the hash, {@link #isAscii(long)} the flag.
    */
   static long hashAndAscii(byte[] b, int off, int len) {
     long h = len * M;
-    long or = 0;
-    int i = off;
-    int end = off + len;
-    for (; i + 8 <= end; i += 8) {
-      long v = (long) LONGS.get(b, i);
-      or |= v;
-      h = Long.rotateLeft((h ^ v) * M, 29);
-    }
-    if (i < end) {
-      long v = 0;
-      for (int s = 0; i < end; i++, s += 8) {
-        v |= (b[i] & 0xFFL) << s;
+    long or;
+    if (len >= 8) {
+      or = 0;
+      int last = off + len - 8;
+      for (int i = off; i < last; i += 8) {
+        long v = (long) LONGS.get(b, i);
+        or |= v;
+        h = Long.rotateLeft((h ^ v) * M, 29);
       }
+      // The last 8 bytes, overlapping the loop's last word when len is not a multiple of 8.
+      long v = (long) LONGS.get(b, last);
       or |= v;
-      h = Long.rotateLeft((h ^ v) * M, 29);
+      h = (h ^ v) * M;
+    } else if (len >= 4) {
+      long v = ((int) INTS.get(b, off) & 0xFFFF_FFFFL) | ((long) (int) INTS.get(b, off + len - 4) << 32);
+      or = v;
+      h = (h ^ v) * M;
+    } else if (len > 0) {
+      long v = (b[off] & 0xFFL) | (b[off + (len >> 1)] & 0xFFL) << 8 | (b[off + len - 1] & 0xFFL) << 16;
+      or = v;
+      h = (h ^ v) * M;
+    } else {
+      or = 0;
     }
+    h ^= h >>> 29;
     h *= M;
     int x = (int) (h ^ (h >>> 32));
-    x ^= x >>> 15;
     return (x & 0xFFFF_FFFFL) | ((or & HIGH_BITS) == 0 ? 1L << 32 : 0);
   }
 

@@ -17,10 +17,10 @@ import java.util.Arrays;
  * the payload buffer may be reallocated as it grows. Not thread-safe.
  */
 final class StringTable {
-  private int[] slots = new int[1024]; // entry index + 1; 0 is empty
-  private int[] offsets = new int[256];
-  private int[] lengths = new int[256];
-  private int[] hashes = new int[256];
+  /** Per slot: the entry's hash in the high 32 bits, its index + 1 in the low ones; 0 is empty. */
+  private long[] slots = new long[1024];
+  /** Per entry: its payload offset in the high 32 bits, its length in the low ones. */
+  private long[] ranges = new long[256];
   private int[] slotOf = new int[256];
   private int size;
   /** The empty slot where the last unsuccessful {@link #find} ended. */
@@ -32,22 +32,25 @@ final class StringTable {
 
   /**
    * The index of the entry holding the bytes {@code key[off, off+len)} (whose {@link
-   * ByteStrings#hash} is {@code hash}), or -1. Entries are compared with {@code store}, the payload
-   * the entries' offsets point into.
+   * ByteStrings#hashAndAscii} hash is {@code hash}), or -1. Entries are compared with {@code store},
+   * the payload the entries' offsets point into.
    */
   int find(byte[] key, int off, int len, int hash, byte[] store) {
     int mask = slots.length - 1;
     int i = hash & mask;
     while (true) {
-      int e = slots[i] - 1;
-      if (e < 0) {
+      long slot = slots[i];
+      if (slot == 0) {
         freeSlot = i;
         return -1;
       }
-      if (hashes[e] == hash
-          && lengths[e] == len
-          && Arrays.equals(store, offsets[e], offsets[e] + len, key, off, off + len)) {
-        return e;
+      if ((int) (slot >>> 32) == hash) {
+        int e = (int) slot - 1;
+        long range = ranges[e];
+        int at = (int) (range >>> 32);
+        if ((int) range == len && Arrays.equals(store, at, at + len, key, off, off + len)) {
+          return e;
+        }
       }
       i = (i + 1) & mask;
     }
@@ -59,19 +62,14 @@ final class StringTable {
    * returned -1.
    */
   void add(int offset, int len, int hash) {
-    if (size == offsets.length) {
-      int n = size * 2;
-      offsets = Arrays.copyOf(offsets, n);
-      lengths = Arrays.copyOf(lengths, n);
-      hashes = Arrays.copyOf(hashes, n);
-      slotOf = Arrays.copyOf(slotOf, n);
+    if (size == ranges.length) {
+      ranges = Arrays.copyOf(ranges, size * 2);
+      slotOf = Arrays.copyOf(slotOf, size * 2);
     }
     int e = size++;
-    offsets[e] = offset;
-    lengths[e] = len;
-    hashes[e] = hash;
+    ranges[e] = (long) offset << 32 | len;
     slotOf[e] = freeSlot;
-    slots[freeSlot] = e + 1;
+    slots[freeSlot] = (long) hash << 32 | (e + 1);
     freeSlot = -1;
     if (size * 2 > slots.length) {
       grow();
@@ -93,15 +91,17 @@ final class StringTable {
   }
 
   private void grow() {
-    slots = new int[slots.length * 2];
+    long[] old = slots;
+    slots = new long[old.length * 2];
     int mask = slots.length - 1;
     // In index order, so that truncate() can still remove the newest entries by their slots.
     for (int e = 0; e < size; e++) {
-      int i = hashes[e] & mask;
+      long slot = old[slotOf[e]];
+      int i = (int) (slot >>> 32) & mask;
       while (slots[i] != 0) {
         i = (i + 1) & mask;
       }
-      slots[i] = e + 1;
+      slots[i] = slot;
       slotOf[e] = i;
     }
   }
