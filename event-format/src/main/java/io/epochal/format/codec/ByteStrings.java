@@ -3,6 +3,7 @@ package io.epochal.format.codec;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /** Hashing and UTF-8 checks on byte ranges, for the byte-keyed {@link StringTable}. */
 final class ByteStrings {
@@ -48,6 +49,28 @@ final class ByteStrings {
     h *= M;
     int x = (int) (h ^ (h >>> 32));
     return (x & 0xFFFF_FFFFL) | ((or & HIGH_BITS) == 0 ? 1L << 32 : 0);
+  }
+
+  /** Whether {@code a[aOff, aOff+len)} and {@code b[bOff, bOff+len)} hold the same bytes. */
+  static boolean equal(byte[] a, int aOff, byte[] b, int bOff, int len) {
+    if (len >= 8 && len <= 16) {
+      // First and last word (overlapping when len < 16) cover every byte.
+      return (long) LONGS.get(a, aOff) == (long) LONGS.get(b, bOff)
+          && (long) LONGS.get(a, aOff + len - 8) == (long) LONGS.get(b, bOff + len - 8);
+    }
+    if (len >= 4 && len < 8) {
+      return (int) INTS.get(a, aOff) == (int) INTS.get(b, bOff)
+          && (int) INTS.get(a, aOff + len - 4) == (int) INTS.get(b, bOff + len - 4);
+    }
+    if (len < 4) {
+      for (int i = 0; i < len; i++) {
+        if (a[aOff + i] != b[bOff + i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+    return Arrays.equals(a, aOff, aOff + len, b, bOff, bOff + len);
   }
 
   /** Whether a {@link #hashAndAscii} result says the range was pure ASCII. */

@@ -124,7 +124,13 @@ final class EventTranscoder {
         long v = varLong();
         long zz = v >>> 3;
         long m = (zz >>> 1) ^ -(zz & 1);
-        EventEncoder.writeDouble(out, m / ValueType.POW10[(int) (v & 7)]);
+        int k = (int) (v & 7);
+        if (writerKeeps(m, k)) {
+          out.writeByte(ValueType.DECIMAL);
+          out.writeVarLong(v, true);
+        } else {
+          EventEncoder.writeDouble(out, m / ValueType.POW10[k]);
+        }
       }
       case ValueType.STRING -> {
         out.writeByte(ValueType.STRING);
@@ -157,6 +163,21 @@ final class EventTranscoder {
       case ValueType.MAP -> map(depth + 1);
       default -> throw new FormatException(Reason.BAD_TYPE, "unknown value type " + type);
     }
+  }
+
+  /**
+   * Whether the writer ({@link EventEncoder#writeDouble}) writes {@code m / 10^k} as DECIMAL(m, k)
+   * again, so the value can be copied without its search over scales. True when {@code 0 < |m| <
+   * 2^51} and no smaller scale can hold the value ({@code k == 0} or {@code m} not a multiple of 10),
+   * or for 0 at scale 0: two different decimals m/10^k and m'/10^k' (k' < k) differ by at least
+   * 10^-k, more than one ulp of a double under 2^51 / 10^k, so no smaller scale rounds to the same
+   * double; at scale k, d * 10^k is within 2^-51 |m| < 0.5 of m, so it rounds back to m.
+   */
+  static boolean writerKeeps(long m, int k) {
+    if (m == 0) {
+      return k == 0;
+    }
+    return m > -(1L << 51) && m < (1L << 51) && (k == 0 || m % 10 != 0);
   }
 
   /**

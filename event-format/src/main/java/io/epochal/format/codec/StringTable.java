@@ -48,7 +48,7 @@ final class StringTable {
         int e = (int) slot - 1;
         long range = ranges[e];
         int at = (int) (range >>> 32);
-        if ((int) range == len && Arrays.equals(store, at, at + len, key, off, off + len)) {
+        if ((int) range == len && ByteStrings.equal(store, at, key, off, len)) {
           return e;
         }
       }

@@ -111,13 +111,57 @@ class TranscodeTest {
         net.jqwik.api.Tuple.of(3, Arbitraries.bytes().between((byte) 0x80, (byte) 0xBF)),
         net.jqwik.api.Tuple.of(3, Arbitraries.bytes().between((byte) 0xC0, (byte) 0xFF)),
         net.jqwik.api.Tuple.of(1, Arbitraries.bytes().between((byte) 0x00, (byte) 0x7F)));
-    return bytes.array(byte[].class).ofMaxSize(12);
+    return bytes.array(byte[].class).ofMaxSize(24);
   }
 
   @Property(tries = 5000)
   void wellFormedUtf8IsExactlyWhatJavaDecodesAndEncodesBack(@ForAll("utf8ish") byte[] b) {
     byte[] back = new String(b, StandardCharsets.UTF_8).getBytes(StandardCharsets.UTF_8);
     assertThat(ByteStrings.isWellFormedUtf8(b, 0, b.length)).isEqualTo(Arrays.equals(back, b));
+  }
+
+  @Provide
+  Arbitrary<Long> mantissas() {
+    return Arbitraries.oneOf(
+        Arbitraries.longs().between(-100_000, 100_000),
+        Arbitraries.longs().between(-(1L << 52), 1L << 52),
+        Arbitraries.longs(),
+        Arbitraries.of(0L, 10L, -10L, 1000L, (1L << 51) - 1, (1L << 51) - 10, -(1L << 51) + 1, 1L << 51, 1L << 53));
+  }
+
+  @Property(tries = 5000)
+  void decimalsAreCopiedOnlyWhenTheWriterWouldWriteThemAlike(
+      @ForAll("mantissas") long m, @ForAll @net.jqwik.api.constraints.IntRange(max = 7) int k) {
+    // DECIMAL(m, k) as any writer may have sent it; the shortcut must agree with the full search.
+    long v = (((m << 1) ^ (m >> 63)) << 3) | k;
+    EventEncoder raw = new EventEncoder(64, -1, false);
+    raw.writeVarLong(v);
+    byte[] value = raw.toBytes();
+    byte[] event = new byte[4 + 1 + value.length];
+    event[0] = 0x08;
+    event[1] = 0x01;
+    event[2] = 0x02;
+    event[3] = 'd';
+    event[4] = (byte) ValueType.DECIMAL;
+    System.arraycopy(value, 0, event, 5, value.length);
+    assertThat(new Pair(false).feed(event)).isNull();
+    if (EventTranscoder.writerKeeps(m, k)) {
+      EventOutput full = new EventOutput(16, -1);
+      EventEncoder.writeDouble(full, m / ValueType.POW10[k]);
+      assertThat(Arrays.copyOf(full.getBuffer(), full.position())).isEqualTo(Arrays.copyOfRange(event, 4, event.length));
+    }
+  }
+
+  @Property(tries = 3000)
+  void byteRangesCompareEqualExactlyWhenEqual(
+      @ForAll("utf8ish") byte[] a, @ForAll @net.jqwik.api.constraints.IntRange(max = 3) int shift, @ForAll boolean flip,
+      @ForAll int at) {
+    byte[] b = new byte[a.length + shift];
+    System.arraycopy(a, 0, b, shift, a.length);
+    if (flip && a.length > 0) {
+      b[shift + Math.floorMod(at, a.length)] ^= 1;
+    }
+    assertThat(ByteStrings.equal(a, 0, b, shift, a.length)).isEqualTo(!flip || a.length == 0);
   }
 
   @Test
