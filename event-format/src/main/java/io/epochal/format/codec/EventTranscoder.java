@@ -32,6 +32,19 @@ final class EventTranscoder {
   private int[] keyStack = new int[64];
   private int keyTop;
   private int[] sortScratch = new int[0];
+  /*
+   * Guesses of the next string's table entry (entry + 1; 0: none), from what followed last time.
+   * Events of one kind repeat their keys in the same order, and many keys their values, so most
+   * strings are found by one comparison with the guessed entry instead of hashing and probing. A
+   * guess is only ever checked, never trusted: the table holds each byte string once, so an entry
+   * with the same bytes is the entry the lookup would have found.
+   */
+  /** By parent key entry + 1 (0: the event map): the first key of the map under that key. */
+  private int[] firstKey = new int[256];
+  /** By key entry + 1: the key that followed it in its map. */
+  private int[] nextKey = new int[256];
+  /** By key entry: the entry of its STRING value. */
+  private int[] valueOf = new int[256];
 
   EventTranscoder(EventOutput out, StringTable table) {
     this.out = out;
@@ -54,7 +67,7 @@ final class EventTranscoder {
       if (type != ValueType.MAP) {
         throw new FormatException(Reason.BAD_TYPE, "an event must be a map, found type " + type);
       }
-      map(1);
+      map(1, -1);
       if (pos != limit) {
         throw new FormatException(Reason.TRAILING_BYTES, (limit - pos) + " bytes left after the event");
       }
@@ -63,7 +76,8 @@ final class EventTranscoder {
     }
   }
 
-  private void map(int depth) throws FormatException {
+  /** A map at {@code depth}, the value of the key with entry {@code parentKey} (-1: none known). */
+  private void map(int depth, int parentKey) throws FormatException {
     if (depth > EventEncoder.MAX_DEPTH) {
       throw new FormatException(Reason.TOO_DEEP, "containers nested deeper than " + EventEncoder.MAX_DEPTH);
     }
@@ -82,14 +96,27 @@ final class EventTranscoder {
     // A cheap filter: only a map whose key identities collide modulo 64 needs the exact check.
     long seen = 0;
     boolean maybeRepeated = false;
+    int prev = -1;
     for (int i = 0; i < n; i++) {
       count();
-      int id = string(true);
+      int id;
+      if (table == null) {
+        id = string(true, -1);
+      } else if (i == 0) {
+        int[] guesses = firstKey = room(firstKey, parentKey + 1);
+        id = string(true, guesses[parentKey + 1] - 1);
+        guesses[parentKey + 1] = id + 1;
+      } else {
+        int[] guesses = nextKey = room(nextKey, prev + 1);
+        id = string(true, guesses[prev + 1] - 1);
+        guesses[prev + 1] = id + 1;
+      }
+      prev = id;
       keyStack[keyTop++] = id;
       long bit = 1L << id;
       maybeRepeated |= (seen & bit) != 0;
       seen |= bit;
-      value(depth);
+      value(depth, id);
     }
     // Checked after the entries, as the decoder does (a failure inside the map comes first).
     if (maybeRepeated && repeats(base, keyTop)) {
@@ -98,7 +125,8 @@ final class EventTranscoder {
     keyTop = base;
   }
 
-  private void value(int depth) throws FormatException {
+  /** A value at {@code depth}; {@code key} is its key's entry when it is a map entry's value, else -1. */
+  private void value(int depth, int key) throws FormatException {
     count();
     int type = readByte();
     switch (type) {
@@ -134,7 +162,12 @@ final class EventTranscoder {
       }
       case ValueType.STRING -> {
         out.writeByte(ValueType.STRING);
-        string(false);
+        if (table != null && key >= 0) {
+          int[] guesses = valueOf = room(valueOf, key);
+          guesses[key] = string(false, guesses[key] - 1) + 1;
+        } else {
+          string(false, -1);
+        }
       }
       case ValueType.BYTES -> {
         int n = length("byte array length");
@@ -157,10 +190,10 @@ final class EventTranscoder {
         out.writeByte(ValueType.LIST);
         out.writeVarInt(n, true);
         for (int i = 0; i < n; i++) {
-          value(depth + 1);
+          value(depth + 1, -1);
         }
       }
-      case ValueType.MAP -> map(depth + 1);
+      case ValueType.MAP -> map(depth + 1, key);
       default -> throw new FormatException(Reason.BAD_TYPE, "unknown value type " + type);
     }
   }
@@ -183,9 +216,10 @@ final class EventTranscoder {
   /**
    * Copies one string item (a literal; references are not allowed in this input) as a literal or,
    * when the table already holds its bytes, as a back-reference. Returns the string's identity for
-   * repeated-key checks: its table index ({@code -1} for values without de-duplication).
+   * repeated-key checks: its table index ({@code -1} for values without de-duplication). {@code
+   * guess} is the entry it probably is (checked first), or -1.
    */
-  private int string(boolean key) throws FormatException {
+  private int string(boolean key, int guess) throws FormatException {
     int h = length("string header");
     int n = h >>> 1;
     if ((h & 1) != 0) {
@@ -198,6 +232,11 @@ final class EventTranscoder {
     int off = pos;
     int len = n;
     pos += n;
+    if (guess >= 0 && table.holds(guess, src, off, len, out.getBuffer())) {
+      // Equal bytes: the input is well-formed UTF-8 like every entry, nothing to normalise.
+      out.writeVarInt((guess << 1) | 1, true);
+      return guess;
+    }
     long ha = ByteStrings.hashAndAscii(src, off, len);
     if (!ByteStrings.isAscii(ha) && !ByteStrings.isWellFormedUtf8(src, off, len)) {
       // The decoder's string holds U+FFFD for each malformed sequence; its encoding is what goes out.
@@ -223,6 +262,11 @@ final class EventTranscoder {
       t.add(out.position() - len, len, hash);
     }
     return e;
+  }
+
+  /** {@code a}, or a larger copy of it, with room for index {@code i}. */
+  private static int[] room(int[] a, int i) {
+    return i < a.length ? a : Arrays.copyOf(a, Math.max(i + 1, a.length * 2));
   }
 
   /** Whether two of {@code keyStack[from, to)} are equal. */

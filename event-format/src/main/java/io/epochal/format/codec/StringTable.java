@@ -57,6 +57,18 @@ final class StringTable {
   }
 
   /**
+   * Whether entry {@code e} (any int; false if there is no such entry) holds exactly the bytes
+   * {@code key[off, off+len)}: a check of a guessed entry that costs no hashing or probing.
+   */
+  boolean holds(int e, byte[] key, int off, int len, byte[] store) {
+    if (e < 0 || e >= size) {
+      return false;
+    }
+    long range = ranges[e];
+    return (int) range == len && ByteStrings.equal(store, (int) (range >>> 32), key, off, len);
+  }
+
+  /**
    * Adds an entry for {@code len} bytes at {@code offset} of the payload, with index {@link
    * #size()} (before the call). Must directly follow a {@link #find} of the same bytes that
    * returned -1.
