@@ -17,11 +17,21 @@ import java.util.Arrays;
  * the payload buffer may be reallocated as it grows. Not thread-safe.
  */
 final class StringTable {
-  /** Per slot: the entry's hash in the high 32 bits, its index + 1 in the low ones; 0 is empty. */
-  private long[] slots = new long[1024];
+  /**
+   * Per slot: the top {@value #TAG_BITS} bits of the entry's hash, then its index + 1 in the low
+   * {@value #INDEX_BITS} bits; 0 is empty. Ints, not longs, keep the array that every lookup
+   * touches at a random place half as large (it is the table's main source of cache misses).
+   * Entries fit: a payload holds at most 16 MiB and every entry but {@code ""} at least 2 bytes.
+   */
+  private int[] slots = new int[1024];
+  private static final int INDEX_BITS = 24;
+  private static final int TAG_BITS = 32 - INDEX_BITS;
+  private static final int INDEX_MASK = (1 << INDEX_BITS) - 1;
   /** Per entry: its payload offset in the high 32 bits, its length in the low ones. */
   private long[] ranges = new long[256];
   private int[] slotOf = new int[256];
+  /** Per entry: its full hash, to place it again when the table grows. */
+  private int[] hashes = new int[256];
   private int size;
   /** The empty slot where the last unsuccessful {@link #find} ended. */
   private int freeSlot = -1;
@@ -38,17 +48,17 @@ final class StringTable {
   int find(byte[] key, int off, int len, int hash, byte[] store) {
     int mask = slots.length - 1;
     int i = hash & mask;
+    int tag = hash & ~INDEX_MASK;
     while (true) {
-      long slot = slots[i];
+      int slot = slots[i];
       if (slot == 0) {
         freeSlot = i;
         return -1;
       }
-      if ((int) (slot >>> 32) == hash) {
-        int e = (int) slot - 1;
+      if ((slot & ~INDEX_MASK) == tag) {
+        int e = (slot & INDEX_MASK) - 1;
         long range = ranges[e];
-        int at = (int) (range >>> 32);
-        if ((int) range == len && ByteStrings.equal(store, at, key, off, len)) {
+        if ((int) range == len && ByteStrings.equal(store, (int) (range >>> 32), key, off, len)) {
           return e;
         }
       }
@@ -77,11 +87,16 @@ final class StringTable {
     if (size == ranges.length) {
       ranges = Arrays.copyOf(ranges, size * 2);
       slotOf = Arrays.copyOf(slotOf, size * 2);
+      hashes = Arrays.copyOf(hashes, size * 2);
+    }
+    if (size == INDEX_MASK) {
+      throw new IllegalStateException("string table full"); // unreachable within 16 MiB payloads
     }
     int e = size++;
     ranges[e] = (long) offset << 32 | len;
+    hashes[e] = hash;
     slotOf[e] = freeSlot;
-    slots[freeSlot] = (long) hash << 32 | (e + 1);
+    slots[freeSlot] = (hash & ~INDEX_MASK) | (e + 1);
     freeSlot = -1;
     if (size * 2 > slots.length) {
       grow();
@@ -103,17 +118,16 @@ final class StringTable {
   }
 
   private void grow() {
-    long[] old = slots;
-    slots = new long[old.length * 2];
+    int[] old = slots;
+    slots = new int[old.length * 2];
     int mask = slots.length - 1;
     // In index order, so that truncate() can still remove the newest entries by their slots.
     for (int e = 0; e < size; e++) {
-      long slot = old[slotOf[e]];
-      int i = (int) (slot >>> 32) & mask;
+      int i = hashes[e] & mask;
       while (slots[i] != 0) {
         i = (i + 1) & mask;
       }
-      slots[i] = slot;
+      slots[i] = old[slotOf[e]];
       slotOf[e] = i;
     }
   }
