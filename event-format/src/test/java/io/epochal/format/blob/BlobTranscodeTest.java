@@ -77,7 +77,7 @@ class BlobTranscodeTest {
     return TestEvents.maps(2).list().ofMinSize(1).ofMaxSize(60);
   }
 
-  @Property(tries = 300)
+  @Property(tries = 150)
   void randomEventsGiveByteIdenticalBlobsThatReadBack(
       @ForAll("batches") List<Map<String, Object>> events, @ForAll boolean dedupe, @ForAll boolean compress)
       throws FormatException {
@@ -97,7 +97,7 @@ class BlobTranscodeTest {
     }
   }
 
-  @Property(tries = 30)
+  @Property(tries = 15)
   void chunkingCutsTheSameBlobs(
       @ForAll @IntRange(min = 4096, max = 60_000) int limit,
       @ForAll @IntRange(min = 1, max = 3000) int n,

@@ -87,7 +87,7 @@ class TranscodeTest {
     return TestEvents.maps(2).list().ofMinSize(1).ofMaxSize(40);
   }
 
-  @Property(tries = 500)
+  @Property(tries = 200)
   void randomEventsTranscodeToTheBytesOfTheMapPath(
       @ForAll("batches") List<Map<String, Object>> events, @ForAll boolean dedupe) {
     Pair p = new Pair(dedupe);
@@ -96,7 +96,7 @@ class TranscodeTest {
     }
   }
 
-  @Property(tries = 200)
+  @Property(tries = 40)
   void theReferenceMixTranscodesToTheBytesOfTheMapPath(@ForAll long seed, @ForAll boolean dedupe) {
     ReferenceEvents gen = new ReferenceEvents(seed);
     Pair p = new Pair(dedupe);
@@ -114,7 +114,7 @@ class TranscodeTest {
     return bytes.array(byte[].class).ofMaxSize(24);
   }
 
-  @Property(tries = 5000)
+  @Property(tries = 3000)
   void wellFormedUtf8IsExactlyWhatJavaDecodesAndEncodesBack(@ForAll("utf8ish") byte[] b) {
     byte[] back = new String(b, StandardCharsets.UTF_8).getBytes(StandardCharsets.UTF_8);
     assertThat(ByteStrings.isWellFormedUtf8(b, 0, b.length)).isEqualTo(Arrays.equals(back, b));
@@ -129,7 +129,7 @@ class TranscodeTest {
         Arbitraries.of(0L, 10L, -10L, 1000L, (1L << 51) - 1, (1L << 51) - 10, -(1L << 51) + 1, 1L << 51, 1L << 53));
   }
 
-  @Property(tries = 5000)
+  @Property(tries = 2000)
   void decimalsAreCopiedOnlyWhenTheWriterWouldWriteThemAlike(
       @ForAll("mantissas") long m, @ForAll @net.jqwik.api.constraints.IntRange(max = 7) int k) {
     // DECIMAL(m, k) as any writer may have sent it; the shortcut must agree with the full search.
@@ -152,7 +152,7 @@ class TranscodeTest {
     }
   }
 
-  @Property(tries = 3000)
+  @Property(tries = 1000)
   void byteRangesCompareEqualExactlyWhenEqual(
       @ForAll("utf8ish") byte[] a, @ForAll @net.jqwik.api.constraints.IntRange(max = 3) int shift, @ForAll boolean flip,
       @ForAll int at) {
