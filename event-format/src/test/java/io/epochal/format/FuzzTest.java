@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Timeout;
  * checksum are exercised too. {@code -Dfuzz.cases=N} sets the number of cases per input kind
  * (100,000 by default; {@code -Pfuzz} runs 10 million).
  */
-class FuzzTest {
+public class FuzzTest {
   private static final int CASES = Integer.getInteger("fuzz.cases", 100_000);
   private static final long SEED = Long.getLong("fuzz.seed", 0x5eed_e90c_a1L);
 
@@ -144,7 +144,8 @@ class FuzzTest {
 
   private static final int[] INTERESTING = {0, 1, 0x7F, 0x80, 0xFF, 0xFE, 8, 7, 5, 6};
 
-  static byte[] mutate(SplittableRandom r, byte[] seed) {
+  /** One to four random edits of {@code seed} (bit flips, interesting bytes, truncation, deleted or repeated ranges). */
+  public static byte[] mutate(SplittableRandom r, byte[] seed) {
     byte[] b = seed.clone();
     int edits = 1 + r.nextInt(4);
     for (int e = 0; e < edits && b.length > 0; e++) {
@@ -173,7 +174,8 @@ class FuzzTest {
     return b;
   }
 
-  static void fixCrc(byte[] b) {
+  /** Recomputes the CRC32C postfix of {@code b} (datagram or blob), so mutations reach the decoders behind it. */
+  public static void fixCrc(byte[] b) {
     if (b.length < 4) {
       return;
     }

@@ -294,7 +294,7 @@ public final class UdpReceiver implements AutoCloseable {
 
     private void handle(Datagram d) {
       try {
-        reader.read(d.bytes(), 0, d.bytes().length, batcher);
+        reader.readRecords(d.bytes(), 0, d.bytes().length, batcher);
       } catch (FormatException e) {
         metrics.malformed(e.reason().label());
         limited.warn(e.reason().label(), "malformed datagram of {} bytes from {}: {}", d.bytes().length, d.sender(),

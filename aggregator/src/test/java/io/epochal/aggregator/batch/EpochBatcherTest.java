@@ -11,10 +11,16 @@ import io.epochal.format.Tags;
 import io.epochal.format.blob.BlobEncoder;
 import io.epochal.format.blob.BlobReader;
 import io.epochal.format.blob.SealedBlob;
+import io.epochal.format.codec.EventEncoder;
+import io.epochal.format.datagram.DatagramBuilder;
+import io.epochal.format.datagram.DatagramFormat;
+import io.epochal.format.datagram.DatagramReader;
+import io.epochal.format.datagram.EventRecords;
 import io.epochal.format.reference.ReferenceEvents;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -166,6 +172,73 @@ class EpochBatcherTest {
     assertThat(blobs).hasSize(1);
     assertThat(keys.get(0).epoch()).isEqualTo(E + 3600);
     assertThat(events(0)).containsExactly(Map.of("i", 1L));
+  }
+
+  /** A datagram of {@code events}, all tagged {@code tags}; {@code corrupt} turns event i's first value tag into 10. */
+  private static byte[] datagram(Tags tags, List<Map<String, Object>> events, int corrupt) {
+    EventEncoder enc = new EventEncoder(256, 60_000, false);
+    DatagramBuilder d = new DatagramBuilder(DatagramFormat.MAX_DATAGRAM_BYTES);
+    for (int i = 0; i < events.size(); i++) {
+      EventRecords.encode(enc, tags.epoch(), tags.dc(), tags.type(), tags.subtype(), events.get(i));
+      if (i == corrupt) {
+        // {"i": n} with a small n ends in its value: LONG tag, one byte.
+        enc.buffer()[enc.position() - 2] = 10;
+      }
+      assertThat(d.tryAdd(enc.buffer(), 0, enc.position())).isTrue();
+    }
+    return Arrays.copyOf(d.buffer(), d.finish());
+  }
+
+  @Test
+  void encodedRecordsGiveTheSameBlobsAsDecodedEvents() throws FormatException {
+    List<Map<String, Object>> events = new ArrayList<>();
+    ReferenceEvents gen = new ReferenceEvents(4);
+    for (int i = 0; i < 3000; i++) {
+      events.add(gen.web());
+    }
+    byte[] d = datagram(tags(E), events.subList(0, 60), -1);
+    List<SealedBlob> decoded = new ArrayList<>();
+    try (BlobEncoder other = BlobEncoder.builder().producerId("a7").maxBlobBytes(8192).build()) {
+      encoder = BlobEncoder.builder().producerId("a7").maxBlobBytes(8192).build();
+      EpochBatcher viaRecords = batcher(BatcherConfig.defaults());
+      EpochBatcher viaMaps = new EpochBatcher(BatcherConfig.defaults(), other, new ChunkTokens("a7", 3), clock,
+          new AggregatorMetrics(new SimpleMeterRegistry()), (k, b) -> decoded.add(b));
+      DatagramReader reader = new DatagramReader();
+      for (int round = 0; round < 50; round++) {
+        assertThat(reader.readRecords(d, 0, d.length, viaRecords)).isEqualTo(60);
+        assertThat(reader.read(d, 0, d.length, viaMaps)).isEqualTo(60);
+      }
+      assertThat(blobs).isNotEmpty(); // chunks were cut early, on both paths alike
+      viaRecords.sealAll();
+      viaMaps.sealAll();
+    }
+    assertThat(blobs).hasSameSizeAs(decoded);
+    for (int i = 0; i < blobs.size(); i++) {
+      assertThat(blobs.get(i).bytes()).isEqualTo(decoded.get(i).bytes());
+    }
+    assertThat(registry.get("epochal.aggregator.events.received").tag("type", "WEB").counter().count())
+        .isEqualTo(3000);
+  }
+
+  @Test
+  void anInvalidRecordIsCountedByReasonAndItsNeighboursAreKept() throws FormatException {
+    EpochBatcher b = batcher(BatcherConfig.defaults());
+    DatagramReader reader = new DatagramReader();
+    byte[] d = datagram(tags(E), List.of(event(1), event(2), event(3)), 1);
+    assertThat(reader.readRecords(d, 0, d.length, b)).isEqualTo(2);
+    // The first record of new tags is invalid: no batch may stay behind for it.
+    byte[] lone = datagram(new Tags(E, "1", "LB", "haproxy"), List.of(event(4)), 0);
+    assertThat(reader.readRecords(lone, 0, lone.length, b)).isZero();
+    assertThat(b.openBatches()).isEqualTo(1);
+    // Expired and invalid: counted as invalid, as a decoded event would have been.
+    byte[] old = datagram(tags(E - 11L * 24 * 3600), List.of(event(5), event(6)), 0);
+    assertThat(reader.readRecords(old, 0, old.length, b)).isEqualTo(1);
+    assertThat(registry.get("epochal.aggregator.events.invalid").tag("reason", "bad_type").counter().count())
+        .isEqualTo(3);
+    assertThat(metrics.droppedCount(DropReason.EXPIRED)).isEqualTo(1);
+    b.sealAll();
+    assertThat(blobs).hasSize(1);
+    assertThat(events(0)).containsExactly(Map.of("i", 1L), Map.of("i", 3L));
   }
 
   @Test

@@ -19,6 +19,8 @@ import java.util.Map;
 public final class BlobBatch {
   private final BlobEncoder encoder;
   private final Tags tags;
+  /** The compression ratio estimate of this batch's kind (dc, type, subtype), shared across its batches. */
+  private final BlobEncoder.Ratio ratio;
   private final EventEncoder events;
   private int[] ends = new int[256];
   private int count;
@@ -31,6 +33,7 @@ public final class BlobBatch {
   BlobBatch(BlobEncoder encoder, Tags tags) {
     this.encoder = encoder;
     this.tags = tags;
+    this.ratio = encoder.ratio(tags);
     this.events = new EventEncoder(4096, -1, encoder.dedupeStrings());
   }
 
@@ -62,14 +65,49 @@ public final class BlobBatch {
       add(event);
       return;
     }
+    added();
+  }
+
+  /** Records the event just written into the open chunk; probes the chunk if it is full enough. */
+  private void added() {
     if (count == ends.length) {
       ends = Arrays.copyOf(ends, count * 2);
     }
     ends[count++] = events.position();
     totalEvents++;
-    if (events.position() >= Math.max(probeAt, encoder.cutThreshold())) {
+    if (events.position() >= Math.max(probeAt, encoder.cutThreshold(ratio))) {
       probe();
     }
+  }
+
+  /**
+   * Adds one event that is already encoded, without decoding it: {@code buf[off, off+len)} must hold
+   * exactly one MAP value without string references, e.g. a datagram record's event (from {@link
+   * io.epochal.format.datagram.DatagramReader#readRecords}). The blob bytes are exactly those {@link
+   * #add} gives for the event as {@link io.epochal.format.codec.EventDecoder} decodes it; the input
+   * is validated as strictly ({@link EventEncoder#transcodeEvent}).
+   *
+   * @throws FormatException the bytes are not a valid event (the decoder's reason); the batch is
+   *     unchanged
+   * @throws IllegalArgumentException the event is too large to fit in a blob on its own; the batch
+   *     is unchanged
+   */
+  public void addEncoded(byte[] buf, int off, int len) throws FormatException {
+    int before = events.position();
+    events.transcodeEvent(buf, off, len);
+    int size = events.position() - before;
+    if (size > encoder.maxBlobBytes() / 2 && !fitsAlone(buf, off, len)) {
+      events.unwriteLastEvent();
+      throw new IllegalArgumentException(
+          "event of " + size + " bytes does not fit in a blob of " + encoder.maxBlobBytes() + " bytes");
+    }
+    if (events.position() > BlobFormat.MAX_UNCOMPRESSED_BYTES) {
+      events.unwriteLastEvent();
+      sealOpenChunk();
+      addEncoded(buf, off, len);
+      return;
+    }
+    added();
   }
 
   /** Events added so far, sealed or not. */
@@ -115,7 +153,7 @@ public final class BlobBatch {
    * keep filling it up to where the measured ratio says it will be full; otherwise seal it.
    */
   private void probe() {
-    byte[] blob = encoder.build(tags, events.buffer(), events.position(), count);
+    byte[] blob = encoder.build(tags, ratio, events.buffer(), events.position(), count);
     if (blob == null) {
       split();
       return;
@@ -129,7 +167,7 @@ public final class BlobBatch {
   }
 
   private void sealOpenChunk() {
-    byte[] blob = encoder.build(tags, events.buffer(), events.position(), count);
+    byte[] blob = encoder.build(tags, ratio, events.buffer(), events.position(), count);
     if (blob != null) {
       sealWith(blob);
       return;
@@ -149,7 +187,19 @@ public final class BlobBatch {
     EventEncoder alone = new EventEncoder(4096, -1, encoder.dedupeStrings());
     alone.writeEvent(event);
     return alone.position() <= BlobFormat.MAX_UNCOMPRESSED_BYTES
-        && encoder.build(tags, alone.buffer(), alone.position(), 1) != null;
+        && encoder.build(tags, ratio, alone.buffer(), alone.position(), 1) != null;
+  }
+
+  /** Whether the encoded event {@code buf[off, off+len)} (already validated) alone makes a blob within the limit. */
+  private boolean fitsAlone(byte[] buf, int off, int len) {
+    EventEncoder alone = new EventEncoder(4096, -1, encoder.dedupeStrings());
+    try {
+      alone.transcodeEvent(buf, off, len);
+    } catch (FormatException e) {
+      throw new IllegalStateException("an event that transcoded once failed the second time", e);
+    }
+    return alone.position() <= BlobFormat.MAX_UNCOMPRESSED_BYTES
+        && encoder.build(tags, ratio, alone.buffer(), alone.position(), 1) != null;
   }
 
   /** The open chunk compressed too large: seal the longest prefix that fits, re-add the rest. */
@@ -161,7 +211,7 @@ public final class BlobBatch {
     int bestK = 0;
     while (lo <= hi) {
       int mid = (lo + hi) >>> 1;
-      byte[] b = encoder.build(tags, payload, ends[mid - 1], mid);
+      byte[] b = encoder.build(tags, ratio, payload, ends[mid - 1], mid);
       if (b != null) {
         best = b;
         bestK = mid;

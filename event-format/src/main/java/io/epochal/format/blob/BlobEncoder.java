@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
@@ -39,10 +40,29 @@ public final class BlobEncoder implements AutoCloseable {
   private final ZstdCompressCtx zstd;
   private final CRC32C crc = new CRC32C();
   private byte[] scratch = new byte[0];
-  /** Running estimate of uncompressed/compressed, used to cut chunks near the size limit. */
-  private double ratioEstimate = 1.0;
-  private boolean ratioMeasured;
+  /**
+   * Running estimates of uncompressed/compressed, used to cut chunks near the size limit, one per
+   * (dc, type, subtype): events of one kind compress alike, different kinds do not, and one shared
+   * estimate made chunks of the better-compressing kinds overflow (and split) while the others were
+   * cut too small. Kinds beyond {@link #MAX_RATIO_KINDS} share {@link #otherKinds}.
+   */
+  private final Map<String, Ratio> ratios = new HashMap<>();
+  private final Ratio otherKinds = new Ratio();
   private long compressions;
+
+  /** Most (dc, type, subtype) kinds with an estimate of their own. */
+  static final int MAX_RATIO_KINDS = 4096;
+
+  /** A running compression ratio estimate (see {@link BlobEncoder#ratios}). */
+  static final class Ratio {
+    private double estimate = 1.0;
+    private boolean measured;
+
+    void measured(double ratio) {
+      estimate = measured ? (estimate + ratio) / 2 : ratio;
+      measured = true;
+    }
+  }
 
   private BlobEncoder(Builder b) {
     this.producerId = TagRules.requireValid("producerId", b.producerId, false);
@@ -100,18 +120,32 @@ public final class BlobEncoder implements AutoCloseable {
     return compressions;
   }
 
-  /** Uncompressed bytes at which a batch cuts its open chunk. */
-  int cutThreshold() {
+  /** The ratio estimate of the kind of {@code tags}. */
+  Ratio ratio(Tags tags) {
+    String kind = tags.dc() + ':' + tags.type() + ':' + tags.subtype();
+    Ratio r = ratios.get(kind);
+    if (r == null) {
+      if (ratios.size() >= MAX_RATIO_KINDS) {
+        return otherKinds;
+      }
+      r = new Ratio();
+      ratios.put(kind, r);
+    }
+    return r;
+  }
+
+  /** Uncompressed bytes at which a batch whose kind has the estimate {@code ratio} cuts its open chunk. */
+  int cutThreshold(Ratio ratio) {
     double budget = maxBlobBytes - BlobFormat.MAX_HEADER_BYTES - BlobFormat.CHECKSUM_BYTES;
-    double t = compress ? budget * ratioEstimate * 0.9 : budget;
+    double t = compress ? budget * ratio.estimate * 0.9 : budget;
     return (int) Math.min(BlobFormat.MAX_UNCOMPRESSED_BYTES, Math.max(1, t));
   }
 
   /**
    * Builds the blob for {@code payload[0, length)}; returns null if the result would be larger than
-   * {@code maxBlobBytes}.
+   * {@code maxBlobBytes}. A compression of a large payload updates {@code ratio}.
    */
-  byte[] build(Tags tags, byte[] payload, int length, int eventCount) {
+  byte[] build(Tags tags, Ratio ratio, byte[] payload, int length, int eventCount) {
     byte[] dc = tags.dc().getBytes(StandardCharsets.UTF_8);
     byte[] type = tags.type().getBytes(StandardCharsets.UTF_8);
     byte[] subtype = tags.subtype().getBytes(StandardCharsets.UTF_8);
@@ -133,9 +167,7 @@ public final class BlobEncoder implements AutoCloseable {
       compressions++;
       // Small payloads compress worse than full chunks and would drag the estimate down.
       if (length >= 64 * 1024) {
-        double ratio = Math.max(1.0, Math.min(64.0, (double) length / Math.max(1, stored)));
-        ratioEstimate = ratioMeasured ? (ratioEstimate + ratio) / 2 : ratio;
-        ratioMeasured = true;
+        ratio.measured(Math.max(1.0, Math.min(64.0, (double) length / Math.max(1, stored))));
       }
       if (headerLength + stored + BlobFormat.CHECKSUM_BYTES > maxBlobBytes) {
         return null;

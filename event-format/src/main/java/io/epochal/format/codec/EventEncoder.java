@@ -1,6 +1,7 @@
 package io.epochal.format.codec;
 
 import com.esotericsoftware.kryo.KryoException;
+import io.epochal.format.FormatException;
 import java.math.BigInteger;
 import java.util.Arrays;
 import java.util.List;
@@ -21,7 +22,13 @@ import java.util.Map;
  *
  * <p>With string de-duplication on, the first occurrence of a string (key or value) is written
  * literally and every repeat as a back-reference to it; the scope of the string table runs from
- * one {@link #reset()} to the next (one blob). Not thread-safe; reuse one instance per thread.
+ * one {@link #reset()} to the next (one blob). Repeats are recognised by their UTF-8 bytes, so two
+ * Java strings that encode alike (only possible with unpaired surrogates, written as {@code ?})
+ * share one entry. Not thread-safe; reuse one instance per thread.
+ *
+ * <p>{@link #transcodeEvent} appends an event that is already encoded (a datagram record's event)
+ * without decoding it into a map: the bytes are those {@link #writeEvent} would write for the
+ * decoded map.
  */
 public final class EventEncoder {
   /** Deepest allowed nesting of containers; the event map itself is depth 1. */
@@ -33,6 +40,7 @@ public final class EventEncoder {
   private final EventOutput out;
   private final boolean dedupe;
   private final StringTable table;
+  private EventTranscoder transcoder;
   private int values;
   private int lastEventStart = -1;
   private int lastTableSize;
@@ -124,6 +132,45 @@ public final class EventEncoder {
     }
   }
 
+  /**
+   * Appends one event given in the value encoding: {@code buf[off, off+len)} must hold exactly one
+   * MAP value without string references, as a datagram record carries it, from an untrusted source
+   * ({@code buf} must not be this encoder's {@link #buffer()}). The bytes written, and the strings
+   * added to the table, are exactly those of {@code writeEvent(new EventDecoder(false).readEvent())}
+   * on the same bytes, but no map or string is built (docs/wire-format.md gives what the round trip
+   * normalises: varint forms, DECIMAL/DOUBLE choice, NaN, malformed UTF-8).
+   *
+   * <p>The input is checked as {@link EventDecoder#readEvent()} checks it, in the same order.
+   *
+   * @throws FormatException the bytes are not a valid event; the reason is the one {@link
+   *     EventDecoder} gives, or {@link FormatException.Reason#TRAILING_BYTES} if bytes follow the
+   *     value. Nothing of the event remains (position and table restored), as after a failed {@link
+   *     #writeEvent}
+   * @throws EventTooLargeException the event does not fit in the encoder's byte limit; nothing remains
+   */
+  public void transcodeEvent(byte[] buf, int off, int len) throws FormatException {
+    if (transcoder == null) {
+      transcoder = new EventTranscoder(out, table);
+    }
+    int start = out.position();
+    int tableSize = table == null ? 0 : table.size();
+    lastEventStart = -1;
+    try {
+      transcoder.event(buf, off, len);
+      lastEventStart = start;
+      lastTableSize = tableSize;
+    } catch (FormatException e) {
+      undo(start, tableSize);
+      throw e;
+    } catch (KryoException e) {
+      undo(start, tableSize);
+      throw new EventTooLargeException("event does not fit in " + out.getMaxCapacity() + " bytes", e);
+    } catch (RuntimeException e) {
+      undo(start, tableSize);
+      throw e;
+    }
+  }
+
   private void undo(int start, int tableSize) {
     out.setPosition(start);
     if (table != null) {
@@ -199,7 +246,7 @@ public final class EventEncoder {
       out.writeByte(ValueType.LONG);
       out.writeVarLong(((Number) v).longValue(), false);
     } else if (v instanceof Double || v instanceof Float) {
-      writeDouble(((Number) v).doubleValue());
+      writeDouble(out, ((Number) v).doubleValue());
     } else if (v instanceof Boolean) {
       out.writeByte((Boolean) v ? ValueType.TRUE : ValueType.FALSE);
     } else if (v instanceof Map) {
@@ -255,7 +302,7 @@ public final class EventEncoder {
    * measured values are: 24.533, 0.5, 1200.0), which takes 2-5 bytes and compresses well; else as
    * 8 IEEE-754 bytes. The check compares bits, so decoding gives back the very same double.
    */
-  private void writeDouble(double d) {
+  static void writeDouble(EventOutput out, double d) {
     long bits = Double.doubleToRawLongBits(d);
     for (int k = 0; k < ValueType.POW10.length; k++) {
       double scaled = d * ValueType.POW10[k];
@@ -280,14 +327,23 @@ public final class EventEncoder {
   }
 
   private void string(String s) {
-    if (table != null) {
-      int ref = table.indexOrAdd(s);
-      if (ref >= 0) {
-        out.writeVarInt((ref << 1) | 1, true);
-        return;
-      }
+    if (table == null) {
+      out.writeLiteral(s);
+      return;
     }
-    out.writeLiteral(s);
+    // Written as a literal first: the table is keyed on the bytes, which are then in the buffer.
+    int start = out.position();
+    int n = out.writeLiteral(s);
+    byte[] buf = out.getBuffer();
+    int at = out.position() - n;
+    int hash = (int) ByteStrings.hashAndAscii(buf, at, n);
+    int ref = table.find(buf, at, n, hash, buf);
+    if (ref >= 0) {
+      out.setPosition(start);
+      out.writeVarInt((ref << 1) | 1, true);
+      return;
+    }
+    table.add(at, n, hash);
   }
 
   /**

@@ -7,6 +7,7 @@ import io.epochal.format.FormatException;
 import io.epochal.format.FormatException.Reason;
 import io.epochal.format.Tags;
 import io.epochal.format.codec.EventDecoder;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.zip.CRC32C;
 
@@ -16,6 +17,10 @@ import java.util.zip.CRC32C;
  * rejected whole with a {@link FormatException} or its records are delivered one by one; a record
  * whose tags or event are invalid is reported to {@link Sink#invalidEvent} and the others are still
  * delivered. Not thread-safe; one reader per receiving thread.
+ *
+ * <p>{@link #read} decodes every event into a map; {@link #readRecords} decodes only the tags and
+ * hands each event on still encoded, for a sink that copies it without decoding it (the aggregator
+ * transcodes it into a blob with {@link io.epochal.format.blob.BlobBatch#addEncoded}).
  */
 public final class DatagramReader {
   /** Receives what a datagram holds. */
@@ -26,7 +31,32 @@ public final class DatagramReader {
     void invalidEvent(FormatException e);
   }
 
+  /**
+   * Receives what a datagram holds, each event still encoded. The sink validates the event (as
+   * {@link io.epochal.format.codec.EventEncoder#transcodeEvent} does) and throws its {@link
+   * FormatException}, which the reader then reports to {@link #invalidEvent}; the datagram's other
+   * records are still delivered.
+   */
+  public interface RecordSink {
+    /**
+     * One record with valid framing and tags: {@code buf[off, off+len)} is the rest of the record,
+     * which must be exactly one MAP value (anything else is the sink's {@link FormatException}).
+     * The bytes are valid only during the call.
+     *
+     * @throws FormatException the event is invalid; the sink must then have kept nothing of it
+     */
+    void record(Tags tags, byte[] buf, int off, int len) throws FormatException;
+
+    /** A record that is framed correctly but does not decode; the rest of the datagram goes on. */
+    void invalidEvent(FormatException e);
+  }
+
+  /** Decoded tags by the bytes of the record prefix that holds them (epoch, dc, type, subtype). */
+  private static final int TAG_CACHE_SLOTS = 256;
+
   private final EventDecoder decoder = new EventDecoder(false);
+  private final byte[][] tagKeys = new byte[TAG_CACHE_SLOTS][];
+  private final Tags[] tagValues = new Tags[TAG_CACHE_SLOTS];
   private final CRC32C crc = new CRC32C();
   private int[] starts = new int[256];
   private int[] ends = new int[256];
@@ -38,6 +68,124 @@ public final class DatagramReader {
    * @throws FormatException the datagram as a whole is invalid; nothing was delivered
    */
   public int read(byte[] buf, int off, int len, Sink sink) throws FormatException {
+    int count = check(buf, off, len);
+    decoder.reset(buf, off, len - TRAILER_BYTES);
+    int delivered = 0;
+    for (int i = 0; i < count; i++) {
+      decoder.setRange(starts[i], ends[i]);
+      Tags tags;
+      Map<String, Object> event;
+      try {
+        tags = readTags();
+        event = decoder.readEvent();
+        if (decoder.remaining() != 0) {
+          throw new FormatException(
+              Reason.TRAILING_BYTES, decoder.remaining() + " bytes left after the event in record " + i);
+        }
+      } catch (FormatException e) {
+        sink.invalidEvent(e);
+        continue;
+      }
+      sink.event(tags, event);
+      delivered++;
+    }
+    return delivered;
+  }
+
+  /**
+   * Reads the datagram {@code buf[off, off+len)} like {@link #read}, but delivers each event still
+   * encoded: the tags are decoded (and checked) here, the event is validated by the sink. Tags are
+   * cached by their bytes, so a record whose tags repeat those of an earlier one costs no strings.
+   *
+   * @return the number of records the sink accepted
+   * @throws FormatException the datagram as a whole is invalid; nothing was delivered
+   */
+  public int readRecords(byte[] buf, int off, int len, RecordSink sink) throws FormatException {
+    int count = check(buf, off, len);
+    decoder.reset(buf, off, len - TRAILER_BYTES);
+    int delivered = 0;
+    for (int i = 0; i < count; i++) {
+      int start = starts[i];
+      int end = ends[i];
+      try {
+        Tags tags;
+        int eventStart = tagsEnd(buf, start, end);
+        int slot = eventStart < 0 ? -1 : slot(buf, start, eventStart);
+        byte[] key = slot < 0 ? null : tagKeys[slot];
+        if (key != null && Arrays.equals(key, 0, key.length, buf, start, eventStart)) {
+          tags = tagValues[slot];
+        } else {
+          decoder.setRange(start, end);
+          tags = readTags();
+          eventStart = decoder.position();
+          if (slot >= 0) {
+            tagKeys[slot] = Arrays.copyOfRange(buf, start, eventStart);
+            tagValues[slot] = tags;
+          }
+        }
+        sink.record(tags, buf, eventStart, end - eventStart);
+      } catch (FormatException e) {
+        sink.invalidEvent(e);
+        continue;
+      }
+      delivered++;
+    }
+    return delivered;
+  }
+
+  private Tags readTags() throws FormatException {
+    long epoch = decoder.readVarLong();
+    String dc = decoder.readString();
+    String type = decoder.readString();
+    String subtype = decoder.readString();
+    return Tags.checked(epoch, dc, type, subtype);
+  }
+
+  /**
+   * Where the tags of the record {@code buf[p, end)} end (the epoch varlong and three literal string
+   * items), or -1 if they do not parse plainly; the decoder then reads them and reports why.
+   */
+  private static int tagsEnd(byte[] buf, int p, int end) {
+    for (int i = 0; ; i++) {
+      if (p >= end) {
+        return -1;
+      }
+      if ((buf[p++] & 0x80) == 0 || i == 8) {
+        break;
+      }
+    }
+    for (int s = 0; s < 3; s++) {
+      int h = 0;
+      for (int shift = 0; ; shift += 7) {
+        if (p >= end || shift > 21) {
+          return -1;
+        }
+        int b = buf[p++];
+        h |= (b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+          break;
+        }
+      }
+      int n = h >>> 1;
+      if ((h & 1) != 0 || n > end - p) {
+        return -1;
+      }
+      p += n;
+    }
+    return p;
+  }
+
+  private static int slot(byte[] buf, int from, int to) {
+    int h = 0;
+    for (int i = from; i < to; i++) {
+      h = 31 * h + buf[i];
+    }
+    h *= 0x9E3779B9;
+    return (h ^ (h >>> 16)) & (TAG_CACHE_SLOTS - 1);
+  }
+
+  /** Checks the header, checksum and framing; returns the record count ({@link #starts}, {@link #ends} filled). */
+  private int check(byte[] buf, int off, int len) throws FormatException {
     if (len < HEADER_BYTES + TRAILER_BYTES) {
       throw new FormatException(Reason.TRUNCATED, "datagram of " + len + " bytes is shorter than its header");
     }
@@ -67,31 +215,7 @@ public final class DatagramReader {
       throw new FormatException(Reason.COUNT_MISMATCH, "datagram holds no events");
     }
     frame(buf, off + HEADER_BYTES, end, count);
-    decoder.reset(buf, off, len - TRAILER_BYTES);
-    int delivered = 0;
-    for (int i = 0; i < count; i++) {
-      decoder.setRange(starts[i], ends[i]);
-      Tags tags;
-      Map<String, Object> event;
-      try {
-        long epoch = decoder.readVarLong();
-        String dc = decoder.readString();
-        String type = decoder.readString();
-        String subtype = decoder.readString();
-        tags = Tags.checked(epoch, dc, type, subtype);
-        event = decoder.readEvent();
-        if (decoder.remaining() != 0) {
-          throw new FormatException(
-              Reason.TRAILING_BYTES, decoder.remaining() + " bytes left after the event in record " + i);
-        }
-      } catch (FormatException e) {
-        sink.invalidEvent(e);
-        continue;
-      }
-      sink.event(tags, event);
-      delivered++;
-    }
-    return delivered;
+    return count;
   }
 
   /** Checks that exactly {@code count} length-prefixed records fill {@code [p, end)}. */

@@ -131,6 +131,47 @@ class BlobTest {
   }
 
   @Test
+  void kindsThatCompressDifferentlyDoNotSplitEachOthersChunks() throws FormatException {
+    // One encoder batches an incompressible and a very compressible kind side by side, as an
+    // aggregator batches types. A shared ratio estimate cut one kind's chunks far too late (split:
+    // a compression per step of a binary search) and the other's too early.
+    Tags noisy = new Tags(1, "1", "NOISE", "");
+    Tags zeros = new Tags(1, "1", "ZEROS", "");
+    java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+    try (BlobEncoder enc = BlobEncoder.builder().producerId("a7").maxBlobBytes(65_536).build();
+        BlobReader reader = new BlobReader()) {
+      int blobs = 0;
+      long events = 0;
+      for (int round = 0; round < 6; round++) {
+        BlobBatch x = enc.newBatch(noisy.withEpoch(round));
+        BlobBatch y = enc.newBatch(zeros.withEpoch(round));
+        for (int i = 0; i < 300; i++) {
+          byte[] b = new byte[1000];
+          r.nextBytes(b);
+          x.add(Map.of("noise", b, "i", (long) i));
+        }
+        for (int i = 0; i < 3000; i++) {
+          y.add(Map.of("zeros", new byte[1000], "i", (long) i));
+        }
+        for (SealedBlob b : concat(x.seal(), y.seal())) {
+          assertThat(b.bytes().length).isLessThanOrEqualTo(65_536);
+          events += reader.open(b.bytes()).eventCount();
+          blobs++;
+        }
+      }
+      assertThat(events).isEqualTo(6 * 3300);
+      // Every blob compressed once, plus a few probes while the estimates are learnt.
+      assertThat(enc.compressions()).isLessThanOrEqualTo(blobs + 6);
+    }
+  }
+
+  private static List<SealedBlob> concat(List<SealedBlob> a, List<SealedBlob> b) {
+    List<SealedBlob> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
+  @Test
   void anEventTooLargeForAnyBlobIsRejected() {
     java.util.SplittableRandom r = new java.util.SplittableRandom(2);
     byte[] noise = new byte[10_000];
