@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Map;
 
 /** Minimal {@code --name value} / {@code --flag} parser for the load harness mains. Not thread-safe. */
-final class Args {
+public final class Args {
   private final Map<String, List<String>> values = new LinkedHashMap<>();
 
-  Args(String[] args, List<String> flags) {
+  public Args(String[] args, List<String> flags) {
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (!a.startsWith("--")) {
@@ -34,7 +34,7 @@ final class Args {
   }
 
   /** Fails on an option that is not in {@code known}. */
-  void allowOnly(List<String> known) {
+  public void allowOnly(List<String> known) {
     for (String k : values.keySet()) {
       if (!known.contains(k)) {
         throw new IllegalArgumentException("unknown option --" + k + " (known: --" + String.join(", --", known) + ")");
@@ -42,20 +42,20 @@ final class Args {
     }
   }
 
-  String get(String name, String def) {
+  public String get(String name, String def) {
     List<String> v = values.get(name);
     return v == null ? def : v.get(v.size() - 1);
   }
 
-  List<String> all(String name) {
+  public List<String> all(String name) {
     return values.getOrDefault(name, List.of());
   }
 
-  boolean flag(String name) {
+  public boolean flag(String name) {
     return Boolean.parseBoolean(get(name, "false"));
   }
 
-  long getLong(String name, long def) {
+  public long getLong(String name, long def) {
     String v = get(name, null);
     if (v == null) {
       return def;
@@ -67,7 +67,7 @@ final class Args {
     }
   }
 
-  int getInt(String name, int def) {
+  public int getInt(String name, int def) {
     return Math.toIntExact(getLong(name, def));
   }
 }

@@ -9,14 +9,14 @@ import java.util.List;
  * finally block and from a shutdown hook, so also on Ctrl-C or SIGTERM) kills the live ones with
  * SIGKILL and waits for them. Thread-safe.
  */
-final class Children implements AutoCloseable {
+public final class Children implements AutoCloseable {
   private final List<Process> processes = new ArrayList<>();
 
-  Children() {
+  public Children() {
     Runtime.getRuntime().addShutdownHook(new Thread(this::close, "kill-children"));
   }
 
-  synchronized Process start(ProcessBuilder pb) throws IOException {
+  public synchronized Process start(ProcessBuilder pb) throws IOException {
     Process p = pb.start();
     processes.add(p);
     return p;
