@@ -63,6 +63,9 @@ final class Standalone implements AutoCloseable {
     d.put("epochal.store.default-n-val", "1");
     d.put("epochal.aggregator.spool.dir", dataDir.resolve("spool").toString());
     d.put("epochal.aggregator.id", "standalone");
+    // One machine, loopback UDP: datagrams arrive within milliseconds, so a short grace keeps the
+    // end-to-end lag low (docs/benchmarks.md, issue 5); stragglers still land, as late chunks.
+    d.put("epochal.aggregator.grace", "500ms");
     d.put("epochal.relocator.spool.dir", dataDir.resolve("spool").toString());
     d.put("epochal.relocator.w", "all");
     return d;
