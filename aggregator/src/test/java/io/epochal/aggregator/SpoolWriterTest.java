@@ -1,5 +1,6 @@
 package io.epochal.aggregator;
 
+import io.epochal.common.time.ManualClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.epochal.aggregator.AggregatorMetrics.DropReason;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SpoolWriterTest {
   private static final Tags TAGS = new Tags(1_413_813_813L, "1", "WEB", "app");
 
-  private final MutableClock clock = new MutableClock(1_413_813_816_000L);
+  private final ManualClock clock = new ManualClock(1_413_813_816_000L);
   private final AggregatorMetrics metrics = new AggregatorMetrics(new SimpleMeterRegistry());
 
   private static void await(String what, BooleanSupplier condition) {

@@ -1,10 +1,10 @@
 package io.epochal.aggregator.batch;
 
+import io.epochal.common.time.ManualClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.epochal.aggregator.AggregatorMetrics;
 import io.epochal.aggregator.AggregatorMetrics.DropReason;
-import io.epochal.aggregator.MutableClock;
 import io.epochal.format.BlobKey;
 import io.epochal.format.FormatException;
 import io.epochal.format.Tags;
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class EpochBatcherTest {
   private static final long E = 1_413_813_813L;
 
-  private final MutableClock clock = new MutableClock(E * 1000 + 500);
+  private final ManualClock clock = new ManualClock(E * 1000 + 500);
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final AggregatorMetrics metrics = new AggregatorMetrics(registry);
   private final List<BlobKey> keys = new ArrayList<>();

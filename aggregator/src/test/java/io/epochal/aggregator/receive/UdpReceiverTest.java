@@ -1,9 +1,9 @@
 package io.epochal.aggregator.receive;
 
+import io.epochal.common.time.ManualClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.epochal.aggregator.AggregatorMetrics;
-import io.epochal.aggregator.MutableClock;
 import io.epochal.aggregator.batch.BatcherConfig;
 import io.epochal.aggregator.batch.ChunkTokens;
 import io.epochal.aggregator.batch.EpochBatcher;
@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
 class UdpReceiverTest {
   private static final long E = 1_413_813_813L;
 
-  private final MutableClock clock = new MutableClock(E * 1000 + 100);
+  private final ManualClock clock = new ManualClock(E * 1000 + 100);
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final AggregatorMetrics metrics = new AggregatorMetrics(registry);
   private final ConcurrentLinkedQueue<Map.Entry<BlobKey, SealedBlob>> sealed = new ConcurrentLinkedQueue<>();
