@@ -65,7 +65,7 @@ import java.util.stream.Collectors;
 public final class PipelineLag {
   private static final PrintStream log = System.err;
   private static final Pattern STARTED =
-      Pattern.compile("standalone: store http://(\\S+)/ , aggregator udp port (\\d+)");
+      Pattern.compile("standalone: store http://(\\S+)/, aggregator udp port (\\d+)");
 
   /** One pipeline configuration under test. */
   record Config(String name, String grace, Duration lag, Duration lateCheck) {
