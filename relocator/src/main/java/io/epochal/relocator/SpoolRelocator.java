@@ -277,10 +277,26 @@ public final class SpoolRelocator extends AbstractLifecycleComponent {
           closeOpenAndPublish();
           waitForStop(backoff.at(readFailures));
           if (!(e instanceof SpoolCorruptException)) {
-            // A reader that failed otherwise may be unusable: reopen it where it stood.
+            // A reader that failed otherwise may be unusable: reopen it where it stood. A reopen
+            // that fails too is retried with the same backoff, not fatal.
             long at = r.position();
             closeQuietly(r);
-            r = source.reader(at);
+            while (!stopping) {
+              try {
+                r = source.reader(at);
+                break;
+              } catch (IOException reopen) {
+                readFailures++;
+                metrics.spoolError("read");
+                rateLog.error("read", "reopening the spool at position {} failed (attempt {}); retrying: {}", at,
+                    readFailures, reopen.toString());
+                waitForStop(backoff.at(readFailures));
+              }
+            }
+            if (stopping) {
+              r = null;
+              break;
+            }
           }
           continue;
         }
@@ -301,7 +317,7 @@ public final class SpoolRelocator extends AbstractLifecycleComponent {
         failure = e;
         log.error("the spool was closed under the relocator; relocation stopped", e);
       }
-    } catch (IOException | RuntimeException | Error e) {
+    } catch (RuntimeException | Error e) {
       failure = e;
       log.error("relocation stopped: reading the spool failed for good", e);
     } finally {
@@ -678,6 +694,9 @@ public final class SpoolRelocator extends AbstractLifecycleComponent {
   }
 
   private static void closeQuietly(SpoolReader r) {
+    if (r == null) {
+      return;
+    }
     try {
       r.close();
     } catch (IOException | RuntimeException e) {

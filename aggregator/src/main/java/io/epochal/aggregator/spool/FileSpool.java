@@ -716,7 +716,12 @@ public final class FileSpool implements BlobSink, BlobSource {
    * when this process is the reader (it then holds {@code reader.lock}, so no one else writes acks).
    */
   private void pickUpAcknowledgements(boolean force) {
-    if (readerLockHeld || closed || !pickUpLock.tryLock()) {
+    if (readerLockHeld || closed) {
+      return;
+    }
+    if (force) {
+      pickUpLock.lock(); // an append is about to be refused: wait for a pick-up in progress, then look again
+    } else if (!pickUpLock.tryLock()) {
       return;
     }
     try {

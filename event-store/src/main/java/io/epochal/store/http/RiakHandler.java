@@ -57,7 +57,11 @@ import org.slf4j.LoggerFactory;
  */
 final class RiakHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(RiakHandler.class);
-  static final AttributeKey<Long> RESERVED = AttributeKey.valueOf("epochal.reserved");
+  /**
+   * Body-budget reservations of this connection's requests, oldest first, one per request decoded
+   * (0 for one without a body): pipelined requests each hold theirs until answered. Event loop only.
+   */
+  static final AttributeKey<java.util.ArrayDeque<Long>> RESERVED = AttributeKey.valueOf("epochal.reserved");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String TEXT = "text/plain";
   private static final String APPLICATION_JSON = "application/json";
@@ -642,12 +646,23 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
     return KNOWN_METHODS.contains(m.name()) ? m.name() : "other";
   }
 
+  /** Releases the reservation of the oldest request: the one just answered. */
   private void releaseReserved(ChannelHandlerContext ctx) {
-    Long reserved = ctx.channel().attr(RESERVED).getAndSet(null);
+    java.util.ArrayDeque<Long> q = ctx.channel().attr(RESERVED).get();
+    Long reserved = q == null ? null : q.pollFirst();
     if (reserved != null) {
       releaseBytes.accept(reserved);
     }
   }
+
+  private void releaseAllReserved(ChannelHandlerContext ctx) {
+    java.util.ArrayDeque<Long> q = ctx.channel().attr(RESERVED).get();
+    Long reserved;
+    while (q != null && (reserved = q.pollFirst()) != null) {
+      releaseBytes.accept(reserved);
+    }
+  }
+
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
@@ -660,7 +675,7 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    releaseReserved(ctx);
+    releaseAllReserved(ctx);
     FullHttpRequest r;
     while ((r = pipelined.poll()) != null) {
       r.release();

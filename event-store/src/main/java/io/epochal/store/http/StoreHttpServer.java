@@ -238,10 +238,13 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
   private final class BodyBudget extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof HttpMessage m && m.decoderResult().isSuccess()) {
-        long length = io.netty.handler.codec.http.HttpUtil.getContentLength(m, -1L);
-        long reserve = length >= 0 ? Math.min(length, config.maxValueBytes())
-            : io.netty.handler.codec.http.HttpUtil.isTransferEncodingChunked(m) ? config.maxValueBytes() : 0;
+      if (msg instanceof HttpMessage m) {
+        long reserve = 0;
+        if (m.decoderResult().isSuccess()) {
+          long length = io.netty.handler.codec.http.HttpUtil.getContentLength(m, -1L);
+          reserve = length >= 0 ? Math.min(length, config.maxValueBytes())
+              : io.netty.handler.codec.http.HttpUtil.isTransferEncodingChunked(m) ? config.maxValueBytes() : 0;
+        }
         if (reserve > 0 && inflightBytes.addAndGet(reserve) > config.maxInflightBytes()) {
           inflightBytes.addAndGet(-reserve);
           io.netty.util.ReferenceCountUtil.release(msg);
@@ -250,8 +253,12 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
               .addListener(ChannelFutureListener.CLOSE);
           return;
         }
-        Long earlier = ctx.channel().attr(RiakHandler.RESERVED).getAndSet(reserve);
-        release(earlier == null ? 0 : earlier);
+        java.util.ArrayDeque<Long> q = ctx.channel().attr(RiakHandler.RESERVED).get();
+        if (q == null) {
+          q = new java.util.ArrayDeque<>();
+          ctx.channel().attr(RiakHandler.RESERVED).set(q);
+        }
+        q.addLast(reserve); // held until this request is answered (or the connection closes)
       }
       ctx.fireChannelRead(msg);
     }
@@ -273,7 +280,8 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
       // the aggregator releases `oversized` after this returns
-      Long reserved = ctx.channel().attr(RiakHandler.RESERVED).getAndSet(null);
+      java.util.ArrayDeque<Long> q = ctx.channel().attr(RiakHandler.RESERVED).get();
+      Long reserved = q == null ? null : q.pollLast(); // the oversized request's, which RiakHandler never sees
       release(reserved == null ? 0 : reserved);
       boolean keepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(oversized)
           && !(oversized instanceof io.netty.handler.codec.http.FullHttpMessage);

@@ -395,10 +395,16 @@ public final class StoreNode extends AbstractLifecycleComponent {
             ok++;
           }
         } else {
-          ok++;
           if (union) {
-            memberSets.set(i, membersOf(v));
+            try {
+              memberSets.set(i, membersOf(v));
+            } catch (StoreException unreadable) {
+              v.release(); // counted below as this replica's error
+              answered--;
+              throw unreadable;
+            }
           }
+          ok++;
           if (best == null || v.timestamp() > best.timestamp()) {
             if (best != null) {
               best.release();
