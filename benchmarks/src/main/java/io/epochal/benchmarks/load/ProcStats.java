@@ -13,7 +13,7 @@ import java.util.Map;
  * process and per-thread CPU time, and the machine's CPU time. Every method returns a snapshot;
  * callers subtract two of them. Stateless and thread-safe.
  */
-final class ProcStats {
+public final class ProcStats {
   private ProcStats() {}
 
   /** Clock ticks per second ({@code getconf CLK_TCK}), 100 if that cannot be run. */
@@ -81,7 +81,7 @@ final class ProcStats {
   }
 
   /** utime + stime of a process (all its threads, dead ones included), in nanoseconds. */
-  static long processCpuNanos(long pid) throws IOException {
+  public static long processCpuNanos(long pid) throws IOException {
     return statCpuNanos(Files.readString(Path.of("/proc/" + pid + "/stat")));
   }
 
@@ -90,7 +90,7 @@ final class ProcStats {
    * {@code #} (so {@code GC Thread#0} and {@code GC Thread#1} add up). Threads that ended are not
    * listed (their time is still in {@link #processCpuNanos}).
    */
-  static Map<String, Long> threadCpuNanos(long pid) throws IOException {
+  public static Map<String, Long> threadCpuNanos(long pid) throws IOException {
     Map<String, Long> m = new HashMap<>();
     try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
       for (Path t : tasks) {
@@ -115,7 +115,7 @@ final class ProcStats {
   }
 
   /** Machine-wide CPU time from /proc/stat: {busy, total} in nanoseconds (busy excludes idle and iowait). */
-  static long[] machineCpuNanos() throws IOException {
+  public static long[] machineCpuNanos() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
       if (line.startsWith("cpu ")) {
         String[] f = line.trim().split("\\s+");

@@ -2,6 +2,7 @@ package io.epochal.benchmarks.pipeline;
 
 import io.epochal.benchmarks.load.Args;
 import io.epochal.benchmarks.load.Children;
+import io.epochal.benchmarks.load.ProcStats;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.epochal.consumer.http.StoreClient;
@@ -259,8 +260,8 @@ public final class ConsumerRead {
   private Pass pass(String mode, int rep, EpochReader reader, StoreClient client) throws Exception {
     System.gc(); // start each pass on an emptied heap, so one pass does not pay for the previous one's garbage
     long pid = ProcessHandle.current().pid();
-    Map<String, Long> threads0 = Proc.threadCpuNanos(pid);
-    long store0 = Proc.cpuNanos(storePid);
+    Map<String, Long> threads0 = ProcStats.threadCpuNanos(pid);
+    long store0 = ProcStats.processCpuNanos(storePid);
     long cpu0 = processCpuNanos();
     long t0 = System.nanoTime();
     long[] r = switch (mode) {
@@ -272,8 +273,8 @@ public final class ConsumerRead {
     };
     long wall = System.nanoTime() - t0;
     long cpu = processCpuNanos() - cpu0;
-    long storeCpu = Proc.cpuNanos(storePid) - store0;
-    Map<String, Long> threads1 = Proc.threadCpuNanos(pid);
+    long storeCpu = ProcStats.processCpuNanos(storePid) - store0;
+    Map<String, Long> threads1 = ProcStats.threadCpuNanos(pid);
     Map<String, Double> threads = new TreeMap<>();
     threads1.forEach((k, v) -> threads.put(k, (v - threads0.getOrDefault(k, 0L)) / 1e9));
     if (r[0] != events) {

@@ -2,6 +2,7 @@ package io.epochal.benchmarks.pipeline;
 
 import io.epochal.benchmarks.load.Args;
 import io.epochal.benchmarks.load.Children;
+import io.epochal.benchmarks.load.ProcStats;
 
 import io.epochal.consumer.read.EpochBatch;
 import io.epochal.consumer.read.EpochBlob;
@@ -246,7 +247,7 @@ public final class PipelineLag {
       consumer.start();
       parkUntil(measureFrom);
       cpu0 = cpu(standalone, emitter);
-      threads0 = Proc.threadCpuNanos(standalone.pid());
+      threads0 = ProcStats.threadCpuNanos(standalone.pid());
       while (System.currentTimeMillis() < measureTo) {
         parkUntil(Math.min(measureTo, System.currentTimeMillis() + 10_000));
         log.printf("  +%3ds delivered %,d, consumer next epoch %d (now - %d s)%s%n",
@@ -255,7 +256,7 @@ public final class PipelineLag {
             consumer.lastFailure() == null ? "" : ", failing: " + consumer.lastFailure());
       }
       cpu1 = cpu(standalone, emitter);
-      threads1 = Proc.threadCpuNanos(standalone.pid());
+      threads1 = ProcStats.threadCpuNanos(standalone.pid());
       if (!emitter.waitFor(60, TimeUnit.SECONDS)) {
         throw new IOException("emitter did not finish");
       }
@@ -292,8 +293,8 @@ public final class PipelineLag {
 
   /** {standalone, emitter, this JVM, machine busy} CPU nanoseconds. */
   private static long[] cpu(Process standalone, Process emitter) throws IOException {
-    return new long[] {Proc.cpuNanos(standalone.pid()), Proc.cpuNanos(emitter.pid()),
-        Proc.cpuNanos(ProcessHandle.current().pid()), Proc.machineBusyNanos()};
+    return new long[] {ProcStats.processCpuNanos(standalone.pid()), ProcStats.processCpuNanos(emitter.pid()),
+        ProcStats.processCpuNanos(ProcessHandle.current().pid()), ProcStats.machineCpuNanos()[0]};
   }
 
   private static final Pattern KEPT = Pattern.compile(
