@@ -31,14 +31,18 @@ import java.util.concurrent.locks.LockSupport;
  * from N sockets (N source ports), which SO_REUSEPORT spreads over the aggregator's channels.
  */
 public final class LoadEmitter {
-  static final String STATS_PREFIX = "LOAD_EMITTER_STATS";
+  public static final String STATS_PREFIX = "LOAD_EMITTER_STATS";
+  /** With {@code --stamp}: wall-clock milliseconds just before {@code emit()}. */
+  public static final String EMIT_MS = "emit_ms";
+  /** With {@code --stamp}: 0, 1, 2, ... in emit order. */
+  public static final String EMIT_SEQ = "emit_seq";
 
   private LoadEmitter() {}
 
   public static void main(String[] argv) throws Exception {
-    Args args = new Args(argv, List.of());
+    Args args = new Args(argv, List.of("stamp"));
     args.allowOnly(List.of("host", "port", "rate", "seconds", "seed", "pool", "start-at", "datagram-bytes",
-        "max-buffered", "sockets", "linger-ms"));
+        "max-buffered", "sockets", "linger-ms", "stamp"));
     String host = args.get("host", "127.0.0.1");
     int port = args.getInt("port", 5140);
     long rate = args.getLong("rate", 100_000);
@@ -47,6 +51,9 @@ public final class LoadEmitter {
     int poolSize = args.getInt("pool", 50_000);
     long startAt = args.getLong("start-at", 0);
     int sockets = args.getInt("sockets", 1);
+    // --stamp: each event carries its emit time and sequence number, so a consumer can measure
+    // exact per-event lag and find lost or repeated events (PipelineLag).
+    boolean stamp = args.flag("stamp");
     if (rate <= 0 || seconds <= 0 || poolSize <= 0 || sockets <= 0) {
       throw new IllegalArgumentException("--rate, --seconds, --pool and --sockets must be positive");
     }
@@ -54,7 +61,16 @@ public final class LoadEmitter {
     ReferenceEvents gen = new ReferenceEvents(seed);
     ReferenceEvents.Event[] pool = new ReferenceEvents.Event[poolSize];
     for (int i = 0; i < poolSize; i++) {
-      pool[i] = gen.next();
+      ReferenceEvents.Event e = gen.next();
+      if (stamp) {
+        // Our own mutable copy: the stamps are overwritten before each emit(), which encodes the
+        // map on this thread before it returns, so reusing the map is safe.
+        Map<String, Object> f = new LinkedHashMap<>(e.fields());
+        f.put(EMIT_MS, 0L);
+        f.put(EMIT_SEQ, 0L);
+        e = new ReferenceEvents.Event(e.type(), e.subtype(), f);
+      }
+      pool[i] = e;
     }
 
     EventEmitter.Builder b = EventEmitter.builder().dc("1").type("WEB")
@@ -89,6 +105,10 @@ public final class LoadEmitter {
           }
           for (; i < due; i++) {
             ReferenceEvents.Event e = pool[p];
+            if (stamp) {
+              e.fields().put(EMIT_MS, System.currentTimeMillis());
+              e.fields().put(EMIT_SEQ, i);
+            }
             emitter.emit(e.type(), e.subtype(), e.fields());
             if (++p == poolSize) {
               p = 0;
@@ -132,7 +152,7 @@ public final class LoadEmitter {
   }
 
   /** Parses a {@value #STATS_PREFIX} line into its key/value pairs (values as longs). */
-  static Map<String, Long> parseStats(String line) {
+  public static Map<String, Long> parseStats(String line) {
     if (!line.startsWith(STATS_PREFIX + " ")) {
       throw new IllegalArgumentException("not a stats line: " + line);
     }

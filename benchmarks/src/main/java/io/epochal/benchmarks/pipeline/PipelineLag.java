@@ -2,6 +2,7 @@ package io.epochal.benchmarks.pipeline;
 
 import io.epochal.benchmarks.load.Args;
 import io.epochal.benchmarks.load.Children;
+import io.epochal.benchmarks.load.LoadEmitter;
 import io.epochal.benchmarks.load.ProcStats;
 
 import io.epochal.consumer.read.EpochBatch;
@@ -50,7 +51,7 @@ import java.util.stream.Collectors;
  * <p>Per {@code --config name,grace,lag,lateCheck} (run one after the other in one invocation, each
  * on a fresh data directory): {@code epochal standalone} from {@code --jar} in a child JVM
  * (aggregator {@code grace} set, everything else default but the admin port and the spool cap), a
- * {@link LagEmitter} child sending the reference mix at {@code --rate} for warm-up + measured
+ * {@link LoadEmitter} (with {@code --stamp}) child sending the reference mix at {@code --rate} for warm-up + measured
  * seconds, and in this JVM a {@link StreamingConsumer} (the given {@code lag} and
  * {@code lateCheckInterval}, other settings default) whose handler decodes every event and records
  * delivery time minus the event's {@code emit_ms} (both {@link System#currentTimeMillis()} on this
@@ -111,8 +112,8 @@ public final class PipelineLag {
         while (c.hasNext()) {
           Map<String, Object> e = c.next();
           long now = System.currentTimeMillis();
-          Object ms = e.get(LagEmitter.EMIT_MS);
-          Object seq = e.get(LagEmitter.EMIT_SEQ);
+          Object ms = e.get(LoadEmitter.EMIT_MS);
+          Object seq = e.get(LoadEmitter.EMIT_SEQ);
           if (ms == null || seq == null) {
             eventsOutside++;
             continue;
@@ -228,7 +229,7 @@ public final class PipelineLag {
     long measureTo = measureFrom + seconds * 1000;
     Path out = dir.resolve("emitter.out");
     Process emitter = children.start(new ProcessBuilder(java(), "-Xms256m", "-Xmx1g", "-cp",
-        System.getProperty("java.class.path"), LagEmitter.class.getName(), "--port", String.valueOf(udpPort),
+        System.getProperty("java.class.path"), LoadEmitter.class.getName(), "--stamp", "--port", String.valueOf(udpPort),
         "--rate", String.valueOf(rate), "--seconds", String.valueOf(warmup + seconds), "--seed",
         args.get("seed", "42"), "--start-at", String.valueOf(startAt))
         .redirectOutput(out.toFile()).redirectError(dir.resolve("emitter.err").toFile()));
@@ -260,10 +261,10 @@ public final class PipelineLag {
       if (!emitter.waitFor(60, TimeUnit.SECONDS)) {
         throw new IOException("emitter did not finish");
       }
-      String line = Files.readAllLines(out).stream().filter(l -> l.startsWith(LagEmitter.STATS_PREFIX)).findFirst()
+      String line = Files.readAllLines(out).stream().filter(l -> l.startsWith(LoadEmitter.STATS_PREFIX)).findFirst()
           .orElseThrow(() -> new IOException("emitter printed no stats; see " + dir));
       log.println("  emitter: " + line);
-      stats = LagEmitter.parseStats(line);
+      stats = LoadEmitter.parseStats(line);
       long drainUntil = System.currentTimeMillis() + args.getLong("drain", 45) * 1000;
       while (System.currentTimeMillis() < drainUntil && rec.unique < stats.get("sent")) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
