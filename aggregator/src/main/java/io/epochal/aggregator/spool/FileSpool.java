@@ -877,18 +877,10 @@ public final class FileSpool implements BlobSink, BlobSource {
     }
     Map.Entry<Long, Segment> e = segments.floorEntry(position);
     Segment s = e == null ? null : e.getValue();
-    if (s == null || position > s.end()) {
+    if (s == null) {
       throw new IllegalArgumentException("position " + position + " is not a record boundary (no segment holds it)");
     }
-    if (position == s.end()) {
-      return;
-    }
-    ByteBuffer magic = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-    try (FileChannel ch = FileChannel.open(s.path, StandardOpenOption.READ)) {
-      if (RecordFormat.readFully(ch, magic, position - s.base) < 4 || magic.getInt(0) != RecordFormat.MAGIC) {
-        throw new IllegalArgumentException("position " + position + " is not a record boundary");
-      }
-    }
+    s.checkRecordBoundary(position);
   }
 
   @Override

@@ -54,4 +54,26 @@ final class Segment {
   public String toString() {
     return path.getFileName() + "[" + base + ", " + end() + ")";
   }
+
+  /**
+   * Checks that {@code position} (inside this segment, or its end) is a record boundary: the end
+   * of the segment's data, or where a record's magic starts.
+   *
+   * @throws IllegalArgumentException if it is not
+   * @throws java.nio.file.NoSuchFileException if the segment file is gone
+   */
+  void checkRecordBoundary(long position) throws java.io.IOException {
+    if (position > end()) {
+      throw new IllegalArgumentException("position " + position + " is not a record boundary (no segment holds it)");
+    }
+    if (position == end()) {
+      return;
+    }
+    java.nio.ByteBuffer magic = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    try (FileChannel ch = FileChannel.open(path, java.nio.file.StandardOpenOption.READ)) {
+      if (RecordFormat.readFully(ch, magic, position - base) < 4 || magic.getInt(0) != RecordFormat.MAGIC) {
+        throw new IllegalArgumentException("position " + position + " is not a record boundary");
+      }
+    }
+  }
 }
