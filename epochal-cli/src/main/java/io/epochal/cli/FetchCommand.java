@@ -1,15 +1,10 @@
 package io.epochal.cli;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.epochal.consumer.read.EpochBatch;
 import io.epochal.consumer.read.EpochBlob;
 import io.epochal.consumer.read.EpochIterator;
 import io.epochal.consumer.read.EpochReader;
 import io.epochal.consumer.read.ReadException;
-import io.epochal.format.FormatException;
-import io.epochal.format.Tags;
-import io.epochal.format.blob.EventCursor;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -110,30 +104,17 @@ final class FetchCommand implements Callable<Integer> {
     return new BufferedOutputStream(Files.newOutputStream(output), 1 << 16);
   }
 
-  private void jsonl(EpochIterator epochs, Progress progress) throws IOException, ReadException, FormatException {
-    ObjectMapper json = new ObjectMapper().disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
-    try (OutputStream out = open(); JsonGenerator g = json.getFactory().createGenerator(out)) {
-      g.setRootValueSeparator(null);
+  private void jsonl(EpochIterator epochs, Progress progress) throws IOException, ReadException {
+    try (OutputStream out = open()) {
+      JsonLines lines = new JsonLines(out, true);
       while (epochs.hasNext()) {
         EpochBatch batch = epochs.next();
         for (EpochBlob blob : batch.blobs()) {
-          Tags tags = blob.tags();
-          EventCursor c = blob.cursor();
-          while (c.hasNext()) {
-            Map<String, Object> event = c.next();
-            g.writeStartObject();
-            g.writeNumberField("epoch", tags.epoch());
-            g.writeStringField("dc", tags.dc());
-            g.writeStringField("type", tags.type());
-            g.writeStringField("subtype", tags.subtype());
-            g.writeFieldName("event");
-            json.writeValue(g, event);
-            g.writeEndObject();
-            g.writeRaw('\n');
-          }
+          lines.write(blob);
         }
         progress.epoch(batch);
       }
+      lines.flush();
     }
   }
 

@@ -1,13 +1,8 @@
 package io.epochal.cli;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.epochal.consumer.read.EpochBatch;
 import io.epochal.consumer.read.EpochBlob;
 import io.epochal.consumer.read.EpochReader;
 import io.epochal.consumer.stream.StreamingConsumer;
-import io.epochal.format.Tags;
-import io.epochal.format.blob.EventCursor;
 import java.io.BufferedOutputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -73,9 +68,7 @@ final class TailCommand implements Callable<Integer> {
       Files.delete(file); // the consumer creates it; no file means "start at the present"
     }
     OutputStream out = new BufferedOutputStream(System.out, 1 << 16);
-    ObjectMapper json = new ObjectMapper().disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
-    JsonGenerator g = json.getFactory().createGenerator(out);
-    g.setRootValueSeparator(null);
+    JsonLines lines = new JsonLines(out, true);
     PrintWriter text = new PrintWriter(out);
     CountDownLatch stop = new CountDownLatch(1);
     Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -91,8 +84,10 @@ final class TailCommand implements Callable<Integer> {
                   batch.sizeBytes(), lagMs);
               text.flush();
             } else {
-              write(json, g, batch);
-              g.flush();
+              for (EpochBlob blob : batch.blobs()) {
+                lines.write(blob);
+              }
+              lines.flush();
             }
             out.flush();
           });
@@ -104,30 +99,12 @@ final class TailCommand implements Callable<Integer> {
         stop.await();
       }
     } finally {
-      g.flush();
+      lines.flush();
       out.flush();
       if (temporary) {
         Files.deleteIfExists(file);
       }
     }
     return ExitCodes.OK;
-  }
-
-  private static void write(ObjectMapper json, JsonGenerator g, EpochBatch batch) throws Exception {
-    for (EpochBlob blob : batch.blobs()) {
-      Tags tags = blob.tags();
-      EventCursor c = blob.cursor();
-      while (c.hasNext()) {
-        g.writeStartObject();
-        g.writeNumberField("epoch", tags.epoch());
-        g.writeStringField("dc", tags.dc());
-        g.writeStringField("type", tags.type());
-        g.writeStringField("subtype", tags.subtype());
-        g.writeFieldName("event");
-        json.writeValue(g, c.next());
-        g.writeEndObject();
-        g.writeRaw('\n');
-      }
-    }
   }
 }

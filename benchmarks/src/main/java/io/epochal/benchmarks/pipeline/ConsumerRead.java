@@ -1,5 +1,6 @@
 package io.epochal.benchmarks.pipeline;
 
+import io.epochal.benchmarks.BlobReadBenchmark;
 import io.epochal.benchmarks.load.Args;
 import io.epochal.benchmarks.load.Children;
 import io.epochal.benchmarks.load.ProcStats;
@@ -75,6 +76,9 @@ import java.util.zip.GZIPOutputStream;
  * <ul>
  *   <li>{@code epochal}: {@link EpochReader#read} (defaults: 16 blob GETs in flight, 4 epochs read
  *       ahead), every blob's {@link EpochBlob#cursor()} and every event decoded into its map;
+ *   <li>{@code epochal-visit}: the same reads, every blob decoded with {@link EpochBlob#visitEvents}
+ *       into {@link BlobReadBenchmark.ChecksumVisitor} (every key and value folded into a checksum,
+ *       no map per event);
  *   <li>{@code epochal-fetch}: the same reads without cursor (fetch + CRC32C + header check only);
  *   <li>{@code jsongz}: GET of every {@code jsongz} value (16 in flight, same client settings), gunzip,
  *       and Jackson {@code readValue} of every line into a map;
@@ -88,7 +92,7 @@ public final class ConsumerRead {
   private static final int IN_FLIGHT = 16;
 
   private List<String> modes() {
-    return Arrays.asList(args.get("modes", "epochal-fetch,epochal,jsongz-fetch,jsongz").split(","));
+    return Arrays.asList(args.get("modes", "epochal-fetch,epochal-visit,epochal,jsongz-fetch,jsongz").split(","));
   }
 
   /** One pass over the range. */
@@ -265,8 +269,9 @@ public final class ConsumerRead {
     long cpu0 = processCpuNanos();
     long t0 = System.nanoTime();
     long[] r = switch (mode) {
-      case "epochal" -> readEpochal(reader, true);
-      case "epochal-fetch" -> readEpochal(reader, false);
+      case "epochal-visit" -> readEpochal(reader, Decode.VISIT);
+      case "epochal" -> readEpochal(reader, Decode.MAPS);
+      case "epochal-fetch" -> readEpochal(reader, Decode.NONE);
       case "jsongz" -> readJsonGz(client, true);
       case "jsongz-fetch" -> readJsonGz(client, false);
       default -> throw new IllegalArgumentException("--modes: unknown mode " + mode);
@@ -285,28 +290,33 @@ public final class ConsumerRead {
   }
 
   /** {events, bytes, checksum}. */
-  private long[] readEpochal(EpochReader reader, boolean decode) throws Exception {
+  private enum Decode { NONE, MAPS, VISIT }
+
+  private long[] readEpochal(EpochReader reader, Decode decode) throws Exception {
     long n = 0;
     long bytes = 0;
     long sink = 0;
+    BlobReadBenchmark.ChecksumVisitor visitor = new BlobReadBenchmark.ChecksumVisitor();
     try (EpochIterator it = reader.read(firstEpoch, lastEpoch)) {
       while (it.hasNext()) {
         EpochBatch batch = it.next();
         for (EpochBlob blob : batch.blobs()) {
           bytes += blob.sizeBytes();
-          if (decode) {
-            EventCursor c = blob.cursor();
-            while (c.hasNext()) {
-              sink += c.next().size();
-              n++;
+          switch (decode) {
+            case MAPS -> {
+              EventCursor c = blob.cursor();
+              while (c.hasNext()) {
+                sink += c.next().size();
+                n++;
+              }
             }
-          } else {
-            n += blob.eventCount();
+            case VISIT -> n += blob.visitEvents(visitor);
+            case NONE -> n += blob.eventCount();
           }
         }
       }
     }
-    return new long[] {n, bytes, sink};
+    return new long[] {n, bytes, sink + visitor.sum};
   }
 
   /** {events, bytes, checksum}: GETs in key order, {@value #IN_FLIGHT} in flight, decoded in order on this thread. */

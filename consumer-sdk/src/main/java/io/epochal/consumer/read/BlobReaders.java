@@ -5,11 +5,13 @@ import io.epochal.format.blob.BlobReader;
 import io.epochal.format.blob.EventCursor;
 import io.epochal.format.BlobKey;
 import io.epochal.format.blob.BlobHeader;
+import io.epochal.format.codec.EventVisitor;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A pool of {@link BlobReader}s (each holds a native zstd context and serves one thread at a
- * time), so verification on I/O threads and decoding on callers' threads never share one. After
+ * time, and a decompression buffer of up to {@link BlobReader#KEEP_SCRATCH_BYTES}), so verification
+ * on I/O threads and decoding on callers' threads never share one. After
  * {@link #close()}, each use gets a reader of its own that is closed right away.
  */
 final class BlobReaders implements AutoCloseable {
@@ -36,12 +38,22 @@ final class BlobReaders implements AutoCloseable {
     }
   }
 
-  /** Decompresses {@code bytes} (verified before) and returns a cursor over its events. */
-  EventCursor cursor(byte[] bytes) throws FormatException {
+  /** Decompresses {@code bytes} (verified before, giving {@code header}) and returns a cursor over its events. */
+  EventCursor cursor(byte[] bytes, BlobHeader header) throws FormatException {
     BlobReader r = borrow();
     try {
       // cursor() decompresses the whole payload at once; the cursor does not use the reader after.
-      return r.open(bytes).cursor();
+      return r.reopen(bytes, header).cursor();
+    } finally {
+      giveBack(r);
+    }
+  }
+
+  /** Decodes every event of {@code bytes} (verified before, giving {@code header}) into {@code visitor}. */
+  int visit(byte[] bytes, BlobHeader header, EventVisitor visitor) throws FormatException {
+    BlobReader r = borrow();
+    try {
+      return r.reopen(bytes, header).visitAll(visitor);
     } finally {
       giveBack(r);
     }

@@ -144,6 +144,52 @@ class EpochReaderTest {
   }
 
   @Test
+  void visitEventsSeesEveryEventOfEveryBlobWithoutMaps() throws Exception {
+    // The top-level "n" of each event, from the visitor's calls, against the decoded maps.
+    final class TopLevelN implements io.epochal.format.codec.EventVisitor {
+      final List<Long> ns = new ArrayList<>();
+      int depth;
+      boolean atN;
+
+      @Override
+      public void beginMap(int size) {
+        depth++;
+      }
+
+      @Override
+      public void endMap() {
+        depth--;
+      }
+
+      @Override
+      public void key(String key) {
+        atN = depth == 1 && key.equals("n");
+      }
+
+      @Override
+      public void longValue(long value) {
+        if (atN) {
+          ns.add(value);
+        }
+      }
+    }
+    try (EpochReader reader = filtered(live()).build()) {
+      EpochBatch batch = reader.readEpoch(E + 2);
+      assertThat(batch.blobs()).isNotEmpty();
+      for (EpochBlob blob : batch.blobs()) {
+        TopLevelN v = new TopLevelN();
+        assertThat(blob.visitEvents(v)).isEqualTo(blob.eventCount());
+        assertThat(v.depth).isZero();
+        assertThat(v.ns).containsExactlyElementsOf(blob.events().stream().map(e -> (Long) e.fields().get("n")).toList());
+        // A second visit of the same blob (pooled reader, reused buffer) sees the same.
+        TopLevelN again = new TopLevelN();
+        blob.visitEvents(again);
+        assertThat(again.ns).isEqualTo(v.ns);
+      }
+    }
+  }
+
+  @Test
   void aListedBlobThatIsMissingIsAnErrorNamingTheKey() throws Exception {
     long epoch = E + 100;
     Tags tags = new Tags(epoch, "1", "WEB", "app");

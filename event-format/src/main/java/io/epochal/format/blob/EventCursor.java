@@ -1,6 +1,7 @@
 package io.epochal.format.blob;
 
 import io.epochal.format.FormatException;
+import io.epochal.format.codec.EventVisitor;
 import java.util.Map;
 
 /**
@@ -18,4 +19,14 @@ public interface EventCursor {
    * @throws java.util.NoSuchElementException no events are left
    */
   Map<String, Object> next() throws FormatException;
+
+  /**
+   * Decodes the next event into {@code visitor}'s calls instead of a map: the same checks, several
+   * times cheaper (see {@link EventVisitor}).
+   *
+   * @throws FormatException as {@link #next()}; the visitor has seen the event's values before the
+   *     fault
+   * @throws java.util.NoSuchElementException no events are left
+   */
+  void visitNext(EventVisitor visitor) throws FormatException;
 }

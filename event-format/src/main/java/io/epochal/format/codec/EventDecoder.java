@@ -1,12 +1,11 @@
 package io.epochal.format.codec;
 
-import com.esotericsoftware.kryo.KryoException;
-import com.esotericsoftware.kryo.io.Input;
 import io.epochal.format.FormatException;
 import io.epochal.format.FormatException.Reason;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,18 +14,41 @@ import java.util.Map;
  * Reads what {@link EventEncoder} writes, from untrusted bytes. Every problem (truncation, a length
  * larger than the remaining input, an unknown type, a dangling reference, nesting deeper than
  * {@link EventEncoder#MAX_DEPTH}, more than {@link EventEncoder#MAX_VALUES_PER_EVENT} values in one
- * event) is a {@link FormatException}; no allocation is larger than the remaining input justifies.
+ * event, a map that repeats a key) is a {@link FormatException}; no allocation is larger than the
+ * remaining input justifies.
  *
- * <p>Maps decode as insertion-ordered {@link LinkedHashMap}s, lists as {@link ArrayList}s, integers
- * as {@link Long}, floating point as {@link Double}. Repeated strings decode to the same {@link
- * String} instance. Not thread-safe.
+ * <p>Two ways to read an event: {@link #readEvent()} builds it as a {@code Map} (maps as
+ * insertion-ordered {@link LinkedHashMap}s, lists as {@link ArrayList}s, integers as {@link Long},
+ * floating point as {@link Double}); {@link #visitEvent} hands its keys and values to an {@link
+ * EventVisitor} and builds nothing, several times cheaper. Both walk the bytes with the same code
+ * and accept exactly the same inputs. Repeated strings decode to the same {@link String} instance.
+ * Not thread-safe.
  */
 public final class EventDecoder {
-  private final Input in = new Input();
+  /** Distinct keys remembered for the repeated-key check before the memory is reset (between events). */
+  private static final int MAX_KEY_IDS = 1 << 16;
+
   private final boolean allowReferences;
+  private byte[] buf = new byte[0];
+  private int pos;
+  private int limit;
   private String[] table = new String[64];
   private int tableSize;
+  /** Table index of the string item read last, or -1 (a literal without references). */
+  private int lastIndex;
   private int values;
+  private final MapBuilder builder = new MapBuilder();
+
+  /*
+   * Repeated keys: each distinct key string gets a small id (keyIds), cached per table entry
+   * (keyIdOf, id + 1), so a key that is a back-reference costs an array read. The ids of the keys
+   * of the maps being walked are on keyStack, innermost map last.
+   */
+  private final HashMap<String, Integer> keyIds = new HashMap<>();
+  private int[] keyIdOf = new int[64];
+  private int[] keyStack = new int[64];
+  private int keyTop;
+  private int[] sortScratch = new int[0];
 
   /** @param allowReferences whether string back-references are legal in the input (blobs: yes) */
   public EventDecoder(boolean allowReferences) {
@@ -35,41 +57,58 @@ public final class EventDecoder {
 
   /** Starts reading {@code buf[off, off+len)} with an empty string table. */
   public void reset(byte[] buf, int off, int len) {
-    in.setBuffer(buf, off, len);
+    if (off < 0 || len < 0 || off + len > buf.length) {
+      throw new IndexOutOfBoundsException("range [" + off + ", " + off + "+" + len + ") of " + buf.length + " bytes");
+    }
+    this.buf = buf;
+    this.pos = off;
+    this.limit = off + len;
     Arrays.fill(table, 0, tableSize, null);
+    Arrays.fill(keyIdOf, 0, Math.min(tableSize, keyIdOf.length), 0);
     tableSize = 0;
+    if (!keyIds.isEmpty()) {
+      keyIds.clear();
+    }
   }
 
   /** Starts reading another range of the same input, keeping the string table. */
   public void setRange(int position, int limit) {
-    in.setPosition(position);
-    in.setLimit(limit);
+    if (position < 0 || position > limit || limit > buf.length) {
+      throw new IndexOutOfBoundsException("range [" + position + ", " + limit + ") of " + buf.length + " bytes");
+    }
+    this.pos = position;
+    this.limit = limit;
   }
 
   public int position() {
-    return in.position();
+    return pos;
   }
 
   public int limit() {
-    return in.limit();
+    return limit;
   }
 
   public int remaining() {
-    return in.limit() - in.position();
+    return limit - pos;
   }
 
-  /** Reads one event: a MAP value. */
+  /** Reads one event (a MAP value) into a map. */
   public Map<String, Object> readEvent() throws FormatException {
-    values = 0;
+    builder.reset();
     try {
-      int type = in.readByte() & 0xFF;
-      if (type != ValueType.MAP) {
-        throw new FormatException(Reason.BAD_TYPE, "an event must be a map, found type " + type);
-      }
-      return readMap(1);
-    } catch (KryoException e) {
-      throw truncated(e);
+      walkEvent(builder, false);
+      return builder.result();
+    } finally {
+      builder.clear();
     }
+  }
+
+  /**
+   * Reads one event (a MAP value), handing its keys and values to {@code visitor} as they are read.
+   * On a {@link FormatException} the visitor has seen the event's values before the fault.
+   */
+  public void visitEvent(EventVisitor visitor) throws FormatException {
+    walkEvent(visitor, true);
   }
 
   /**
@@ -77,115 +116,166 @@ public final class EventDecoder {
    * references resolve) and checking it as {@link #readEvent()} does.
    */
   public void skipEvent() throws FormatException {
-    // Strings must still be materialised for the table; containers need not be.
-    readEvent();
+    walkEvent(NOTHING, true);
   }
 
   /** Reads an unsigned varint; negative (over 31 bits) is a {@link Reason#BAD_LENGTH}. */
   public int readVarInt() throws FormatException {
-    try {
-      int v = in.readVarInt(true);
-      if (v < 0) {
-        throw new FormatException(Reason.BAD_LENGTH, "varint out of range: " + (v & 0xFFFFFFFFL));
-      }
-      return v;
-    } catch (KryoException e) {
-      throw truncated(e);
+    int v = varInt();
+    if (v < 0) {
+      throw new FormatException(Reason.BAD_LENGTH, "varint out of range: " + (v & 0xFFFFFFFFL));
     }
+    return v;
   }
 
   /** Reads an unsigned varlong; a negative value is a {@link Reason#BAD_LENGTH}. */
   public long readVarLong() throws FormatException {
-    try {
-      long v = in.readVarLong(true);
-      if (v < 0) {
-        throw new FormatException(Reason.BAD_LENGTH, "varlong out of range");
-      }
-      return v;
-    } catch (KryoException e) {
-      throw truncated(e);
+    long v = varLong();
+    if (v < 0) {
+      throw new FormatException(Reason.BAD_LENGTH, "varlong out of range");
     }
+    return v;
   }
 
   /** Reads a string item. */
   public String readString() throws FormatException {
-    try {
-      return string();
-    } catch (KryoException e) {
-      throw truncated(e);
-    }
+    return string();
   }
 
-  private Map<String, Object> readMap(int depth) throws FormatException {
+  /**
+   * @param idKeys whether repeated keys are found by key ids here; if not, the visitor is the map
+   *     builder, whose maps show a repeat by their size
+   */
+  private void walkEvent(EventVisitor v, boolean idKeys) throws FormatException {
+    values = 0;
+    keyTop = 0;
+    if (keyIds.size() > MAX_KEY_IDS) {
+      keyIds.clear();
+      Arrays.fill(keyIdOf, 0);
+    }
+    int type = readByte();
+    if (type != ValueType.MAP) {
+      throw new FormatException(Reason.BAD_TYPE, "an event must be a map, found type " + type);
+    }
+    map(1, v, idKeys);
+  }
+
+  private void map(int depth, EventVisitor v, boolean idKeys) throws FormatException {
     if (depth > EventEncoder.MAX_DEPTH) {
       throw new FormatException(Reason.TOO_DEEP, "containers nested deeper than " + EventEncoder.MAX_DEPTH);
     }
     count();
     int n = length("map size");
     // Each entry takes at least two bytes (key item, value tag).
-    if (n > remaining() / 2) {
-      throw new FormatException(Reason.BAD_LENGTH, "map of " + n + " entries in " + remaining() + " bytes");
+    if (n > (limit - pos) / 2) {
+      throw new FormatException(Reason.BAD_LENGTH, "map of " + n + " entries in " + (limit - pos) + " bytes");
     }
-    LinkedHashMap<String, Object> map = new LinkedHashMap<>(capacity(n));
+    v.beginMap(n);
+    int base = keyTop;
+    if (idKeys && keyStack.length < base + n) {
+      keyStack = Arrays.copyOf(keyStack, Math.max(base + n, keyStack.length * 2));
+    }
+    // A cheap filter: only a map whose key ids collide modulo 64 needs the exact check.
+    long seen = 0;
+    boolean maybeRepeated = false;
     for (int i = 0; i < n; i++) {
       count();
       String key = string();
-      map.put(key, readValue(depth));
+      if (idKeys) {
+        int id = keyId(key, lastIndex);
+        keyStack[keyTop++] = id;
+        long bit = 1L << id;
+        maybeRepeated |= (seen & bit) != 0;
+        seen |= bit;
+      }
+      v.key(key);
+      count();
+      int type = readByte();
+      if (!scalar(type, v)) {
+        container(type, depth, v, idKeys);
+      }
     }
-    if (map.size() != n) {
+    // Checked after the entries, as a map shows it (a failure inside the map comes first).
+    if (idKeys ? maybeRepeated && repeats(base, keyTop) : builder.lastMapShort(n)) {
       throw new FormatException(Reason.BAD_LENGTH, "map repeats a key");
     }
-    return map;
+    keyTop = base;
+    v.endMap();
   }
 
-  private Object readValue(int depth) throws FormatException {
+  private void value(int depth, EventVisitor v, boolean idKeys) throws FormatException {
     count();
-    int type = in.readByte() & 0xFF;
-    switch (type) {
-      case ValueType.NULL:
-        return null;
-      case ValueType.FALSE:
-        return Boolean.FALSE;
-      case ValueType.TRUE:
-        return Boolean.TRUE;
-      case ValueType.LONG:
-        return in.readVarLong(false);
-      case ValueType.DOUBLE:
-        return in.readDouble();
-      case ValueType.DECIMAL: {
-        long v = in.readVarLong(true);
-        long zz = v >>> 3;
-        long m = (zz >>> 1) ^ -(zz & 1);
-        return m / ValueType.POW10[(int) (v & 7)];
-      }
-      case ValueType.STRING:
-        return string();
-      case ValueType.BYTES: {
-        int n = length("byte array length");
-        if (n > remaining()) {
-          throw new FormatException(Reason.BAD_LENGTH, "byte array of " + n + " bytes, " + remaining() + " left");
-        }
-        return in.readBytes(n);
-      }
-      case ValueType.LIST: {
-        if (depth + 1 > EventEncoder.MAX_DEPTH) {
-          throw new FormatException(Reason.TOO_DEEP, "containers nested deeper than " + EventEncoder.MAX_DEPTH);
-        }
-        int n = length("list size");
-        if (n > remaining()) {
-          throw new FormatException(Reason.BAD_LENGTH, "list of " + n + " items in " + remaining() + " bytes");
-        }
-        List<Object> list = new ArrayList<>(Math.min(n, 1024));
-        for (int i = 0; i < n; i++) {
-          list.add(readValue(depth + 1));
-        }
-        return list;
-      }
-      case ValueType.MAP:
-        return readMap(depth + 1);
-      default:
-        throw new FormatException(Reason.BAD_TYPE, "unknown value type " + type);
+    int type = readByte();
+    if (!scalar(type, v)) {
+      container(type, depth, v, idKeys);
     }
+  }
+
+  /** Reads and delivers a value of a scalar {@code type} (its tag read); false for any other type. */
+  private boolean scalar(int type, EventVisitor v) throws FormatException {
+    switch (type) {
+      case ValueType.STRING -> v.stringValue(string());
+      case ValueType.LONG -> {
+        long u = varLong();
+        v.longValue((u >>> 1) ^ -(u & 1));
+      }
+      case ValueType.DECIMAL -> {
+        long u = varLong();
+        long zz = u >>> 3;
+        long m = (zz >>> 1) ^ -(zz & 1);
+        v.doubleValue(m / ValueType.POW10[(int) (u & 7)]);
+      }
+      case ValueType.TRUE -> v.booleanValue(true);
+      case ValueType.FALSE -> v.booleanValue(false);
+      case ValueType.NULL -> v.nullValue();
+      case ValueType.DOUBLE -> {
+        if (limit - pos < 8) {
+          throw truncated();
+        }
+        long bits = 0;
+        for (int i = 7; i >= 0; i--) {
+          bits = (bits << 8) | (buf[pos + i] & 0xFFL);
+        }
+        pos += 8;
+        v.doubleValue(Double.longBitsToDouble(bits));
+      }
+      case ValueType.BYTES -> {
+        int n = length("byte array length");
+        if (n > limit - pos) {
+          throw new FormatException(Reason.BAD_LENGTH, "byte array of " + n + " bytes, " + (limit - pos) + " left");
+        }
+        int at = pos;
+        pos += n;
+        v.bytesValue(buf, at, n);
+      }
+      default -> {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A LIST or MAP value (its tag read); any other type is {@code bad_type}. */
+  private void container(int type, int depth, EventVisitor v, boolean idKeys) throws FormatException {
+    if (type == ValueType.MAP) {
+      map(depth + 1, v, idKeys);
+      return;
+    }
+    if (type != ValueType.LIST) {
+      throw new FormatException(Reason.BAD_TYPE, "unknown value type " + type);
+    }
+    if (depth + 1 > EventEncoder.MAX_DEPTH) {
+      throw new FormatException(Reason.TOO_DEEP, "containers nested deeper than " + EventEncoder.MAX_DEPTH);
+    }
+    int n = length("list size");
+    if (n > limit - pos) {
+      throw new FormatException(Reason.BAD_LENGTH, "list of " + n + " items in " + (limit - pos) + " bytes");
+    }
+    v.beginList(n);
+    for (int i = 0; i < n; i++) {
+      value(depth + 1, v, idKeys);
+    }
+    v.endList();
   }
 
   private String string() throws FormatException {
@@ -198,25 +288,120 @@ public final class EventDecoder {
       if (n >= tableSize) {
         throw new FormatException(Reason.BAD_REFERENCE, "reference to string " + n + " of " + tableSize);
       }
+      lastIndex = n;
       return table[n];
     }
-    int pos = in.position();
-    if (n > in.limit() - pos) {
-      throw new FormatException(Reason.BAD_LENGTH, "string of " + n + " bytes, " + remaining() + " left");
+    if (n > limit - pos) {
+      throw new FormatException(Reason.BAD_LENGTH, "string of " + n + " bytes, " + (limit - pos) + " left");
     }
-    String s = n == 0 ? "" : new String(in.getBuffer(), pos, n, StandardCharsets.UTF_8);
-    in.setPosition(pos + n);
+    String s = n == 0 ? "" : new String(buf, pos, n, StandardCharsets.UTF_8);
+    pos += n;
     if (allowReferences) {
       if (tableSize == table.length) {
         table = Arrays.copyOf(table, tableSize * 2);
       }
+      lastIndex = tableSize;
       table[tableSize++] = s;
+    } else {
+      lastIndex = -1;
     }
     return s;
   }
 
+  /** The id of key {@code s}, which is table entry {@code index} (-1: not in the table). */
+  private int keyId(String s, int index) {
+    int[] ids = keyIdOf;
+    if (index >= 0 && index < ids.length && ids[index] != 0) {
+      return ids[index] - 1;
+    }
+    Integer known = keyIds.get(s);
+    int id;
+    if (known == null) {
+      id = keyIds.size();
+      keyIds.put(s, id);
+    } else {
+      id = known;
+    }
+    if (index >= 0) {
+      if (index >= ids.length) {
+        keyIdOf = ids = Arrays.copyOf(ids, Math.max(index + 1, ids.length * 2));
+      }
+      ids[index] = id + 1;
+    }
+    return id;
+  }
+
+  /** Whether two of {@code keyStack[from, to)} are equal. */
+  private boolean repeats(int from, int to) {
+    int n = to - from;
+    if (n <= 32) {
+      for (int i = from; i < to; i++) {
+        for (int j = i + 1; j < to; j++) {
+          if (keyStack[i] == keyStack[j]) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+    if (sortScratch.length < n) {
+      sortScratch = new int[n];
+    }
+    System.arraycopy(keyStack, from, sortScratch, 0, n);
+    Arrays.sort(sortScratch, 0, n);
+    for (int i = 1; i < n; i++) {
+      if (sortScratch[i] == sortScratch[i - 1]) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private int readByte() throws FormatException {
+    if (pos >= limit) {
+      throw truncated();
+    }
+    return buf[pos++] & 0xFF;
+  }
+
+  /** Kryo's {@code readVarInt(true)}: at most 5 bytes, the 5th always last (docs/wire-format.md). */
+  private int varInt() throws FormatException {
+    int b = readByte();
+    int r = b & 0x7F;
+    if ((b & 0x80) != 0) {
+      b = readByte();
+      r |= (b & 0x7F) << 7;
+      if ((b & 0x80) != 0) {
+        b = readByte();
+        r |= (b & 0x7F) << 14;
+        if ((b & 0x80) != 0) {
+          b = readByte();
+          r |= (b & 0x7F) << 21;
+          if ((b & 0x80) != 0) {
+            b = readByte();
+            r |= (b & 0x7F) << 28;
+          }
+        }
+      }
+    }
+    return r;
+  }
+
+  /** Kryo's {@code readVarLong(true)}: 7 bits in each of bytes 1-8, all 8 bits of a 9th. */
+  private long varLong() throws FormatException {
+    long r = 0;
+    for (int shift = 0; shift < 56; shift += 7) {
+      int b = readByte();
+      r |= (long) (b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        return r;
+      }
+    }
+    return r | (long) readByte() << 56;
+  }
+
   private int length(String what) throws FormatException {
-    int n = in.readVarInt(true);
+    int n = varInt();
     if (n < 0) {
       throw new FormatException(Reason.BAD_LENGTH, what + " out of range: " + (n & 0xFFFFFFFFL));
     }
@@ -230,11 +415,124 @@ public final class EventDecoder {
     }
   }
 
-  private static int capacity(int n) {
-    return n < 12 ? 16 : (int) Math.min(1 << 16, n / 0.75f + 1);
+  private FormatException truncated() {
+    return new FormatException(Reason.TRUNCATED, "input ends early at byte " + pos);
   }
 
-  private FormatException truncated(KryoException e) {
-    return new FormatException(Reason.TRUNCATED, "input ends early at byte " + in.position(), e);
+  private static final EventVisitor NOTHING = new EventVisitor() {};
+
+  /** Builds the event as maps and lists, innermost container on top of a stack. */
+  private static final class MapBuilder implements EventVisitor {
+    private final Object[] containers = new Object[EventEncoder.MAX_DEPTH + 1];
+    private final boolean[] isList = new boolean[EventEncoder.MAX_DEPTH + 1];
+    private final String[] keys = new String[EventEncoder.MAX_DEPTH + 1];
+    private int top = -1;
+    private Object result;
+    /** Size of the map that ended last. */
+    private int lastMapSize;
+
+    void reset() {
+      top = -1;
+      result = null;
+    }
+
+    /** Drops references to a half-built event. */
+    void clear() {
+      Arrays.fill(containers, 0, top + 1, null);
+      Arrays.fill(keys, 0, top + 1, null);
+      top = -1;
+      result = null;
+    }
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> result() {
+      return (Map<String, Object>) result;
+    }
+
+    /** Whether the map being closed holds fewer than its {@code n} entries (a key repeated). */
+    @SuppressWarnings("unchecked")
+    boolean lastMapShort(int n) {
+      return ((Map<String, Object>) containers[top]).size() != n;
+    }
+
+    @Override
+    public void beginMap(int size) {
+      containers[++top] = new LinkedHashMap<String, Object>(capacity(size));
+      isList[top] = false;
+    }
+
+    @Override
+    public void key(String key) {
+      keys[top] = key;
+    }
+
+    @Override
+    public void endMap() {
+      close();
+    }
+
+    @Override
+    public void beginList(int size) {
+      containers[++top] = new ArrayList<>(Math.min(size, 1024));
+      isList[top] = true;
+    }
+
+    @Override
+    public void endList() {
+      close();
+    }
+
+    @Override
+    public void nullValue() {
+      add(null);
+    }
+
+    @Override
+    public void booleanValue(boolean value) {
+      add(value ? Boolean.TRUE : Boolean.FALSE);
+    }
+
+    @Override
+    public void longValue(long value) {
+      add(value);
+    }
+
+    @Override
+    public void doubleValue(double value) {
+      add(value);
+    }
+
+    @Override
+    public void stringValue(String value) {
+      add(value);
+    }
+
+    @Override
+    public void bytesValue(byte[] bytes, int off, int len) {
+      add(Arrays.copyOfRange(bytes, off, off + len));
+    }
+
+    private void close() {
+      Object c = containers[top];
+      containers[top] = null;
+      keys[top] = null;
+      top--;
+      add(c);
+    }
+
+    @SuppressWarnings("unchecked")
+    private void add(Object value) {
+      if (top < 0) {
+        result = value;
+      } else if (isList[top]) {
+        ((List<Object>) containers[top]).add(value);
+      } else {
+        ((Map<String, Object>) containers[top]).put(keys[top], value);
+      }
+    }
+
+    private static int capacity(int n) {
+      return n < 12 ? 16 : (int) Math.min(1 << 16, n / 0.75f + 1);
+    }
   }
 }
