@@ -93,7 +93,11 @@ public final class Relocator implements AutoCloseable {
   }
 
   private void openSpool() throws IOException {
-    Files.createDirectories(config.spoolDir());
+    // Not created here: a mistyped path would otherwise make an empty spool and idle forever.
+    if (!Files.isDirectory(config.spoolDir())) {
+      throw new IOException("spool directory " + config.spoolDir() + " does not exist: set spool.dir (--spool-dir) to"
+          + " the aggregator's spool.dir, which the aggregator creates when it first starts");
+    }
     // The reader side: works beside an aggregator process writing the spool (it never takes spool.lock,
     // only reader.lock). Segment size and cap only matter to the writer.
     SpoolTail spool = FileSpool.openReader(SpoolConfig.builder(config.spoolDir()).build());

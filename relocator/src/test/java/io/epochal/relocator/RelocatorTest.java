@@ -4,6 +4,7 @@ import static io.epochal.relocator.RelocatorTesting.appendBlobs;
 import static io.epochal.relocator.RelocatorTesting.assertRelocated;
 import static io.epochal.relocator.RelocatorTesting.await;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.epochal.aggregator.spool.FileSpool;
 import io.epochal.relocator.RelocatorTesting.Written;
@@ -75,5 +76,21 @@ class RelocatorTest {
     try (FileSpool spool = RelocatorTesting.openSpool(spoolDir)) {
       assertThat(spool.acknowledgedPosition()).isEqualTo(end);
     }
+  }
+
+  @Test
+  void aSpoolDirectoryThatDoesNotExistStopsStartUpInsteadOfMakingAnEmptySpool() {
+    Path typo = spoolDir.resolve("spoool");
+    RelocatorConfig config = RelocatorConfig.of(Map.of(
+        "epochal.relocator.spool.dir", typo.toString(),
+        "epochal.relocator.nodes", "127.0.0.1:9",
+        "epochal.relocator.admin-port", "0"));
+    Relocator relocator = new Relocator(config, Clock.systemUTC());
+    try {
+      assertThatThrownBy(relocator::start).hasStackTraceContaining("spool directory " + typo + " does not exist");
+    } finally {
+      relocator.close();
+    }
+    assertThat(typo).doesNotExist();
   }
 }
