@@ -21,7 +21,9 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +54,8 @@ public final class Aggregator implements AutoCloseable {
   private UdpReceiver receiver;
   private AdminServer admin;
   private final LifecycleStack stack;
+  /** Checks of co-located parts (a standalone's relocator and store) added to /health. */
+  private final Map<String, Supplier<Health>> extraChecks = new ConcurrentHashMap<>();
 
   public Aggregator(AggregatorConfig config, Clock clock) {
     this(config, clock, null);
@@ -161,7 +165,16 @@ public final class Aggregator implements AutoCloseable {
     }
     checks.put("receiver", receiver != null && receiver.port() > 0 ? Health.up("udp port " + receiver.port())
         : Health.down("not receiving"));
+    new java.util.TreeMap<>(extraChecks).forEach((name, check) -> checks.put(name, check.get()));
     return checks;
+  }
+
+  /**
+   * Adds {@code check} to {@code /health} under {@code name} (a part running in this process, such
+   * as a standalone's relocator). It runs on the admin server's event loop: it must not block.
+   */
+  public void addHealthCheck(String name, Supplier<Health> check) {
+    extraChecks.put(name, check);
   }
 
   /** Starts every part; on failure the started parts are stopped again and the cause is thrown. */

@@ -2,6 +2,7 @@ package io.epochal.cli;
 
 import io.epochal.aggregator.Aggregator;
 import io.epochal.aggregator.AggregatorConfig;
+import io.epochal.common.admin.Health;
 import io.epochal.common.config.ConfigSources;
 import io.epochal.common.config.Settings;
 import io.epochal.consumer.http.StoreClient;
@@ -99,11 +100,20 @@ final class Standalone implements AutoCloseable {
             new RelocatorMetrics(aggregatorRegistry()), clock);
         return relocator;
       });
+      // The aggregator's admin port is the standalone's: its /health covers all three parts.
+      aggregator.addHealthCheck("relocation", () -> relocator == null ? Health.down("not started") : relocator.health());
+      aggregator.addHealthCheck("store", this::storeHealth);
       aggregator.start();
     } catch (Exception e) {
       close();
       throw e;
     }
+  }
+
+  private Health storeHealth() {
+    List<Integer> failed = store.node().failedPartitions();
+    return failed.isEmpty() ? Health.up("http port " + store.httpPort() + ", " + store.node().partitions() + " partitions")
+        : Health.down("partitions failed: " + failed);
   }
 
   private io.micrometer.core.instrument.MeterRegistry aggregatorRegistry() {
