@@ -41,13 +41,25 @@ final class Daemon {
     if (options.config != null && !Files.isReadable(options.config)) {
       throw new UserException(ExitCodes.UNAVAILABLE, "cannot read --config " + options.config);
     }
-    Map<String, String> all = new LinkedHashMap<>(options.set);
-    all.putAll(flags);
     try {
-      return ConfigSources.builder().file(options.config).env(System.getenv()).flags(all).build().settings(prefix);
+      return commandLine(ConfigSources.builder().file(options.config).env(System.getenv()), options, flags).build()
+          .settings(prefix);
     } catch (ConfigException e) {
       throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
     }
+  }
+
+  /**
+   * Adds the command line to {@code sources}: the {@code -D} values (named "-D" in error messages)
+   * and the flags by full key, which win over a {@code -D} of the same key.
+   */
+  static ConfigSources.Builder commandLine(ConfigSources.Builder sources, Options options, Map<String, String> flags) {
+    options.set.forEach((k, v) -> {
+      if (!flags.containsKey(k)) {
+        sources.flag(k, v, "-D");
+      }
+    });
+    return sources.flags(flags);
   }
 
   /** Reads a daemon's config with {@code reader}, mapping bad values to a usage error. */

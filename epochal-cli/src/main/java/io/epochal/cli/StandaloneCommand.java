@@ -45,7 +45,7 @@ final class StandaloneCommand implements Callable<Integer> {
     if (daemon.config != null && !Files.isReadable(daemon.config)) {
       throw new UserException(ExitCodes.UNAVAILABLE, "cannot read --config " + daemon.config);
     }
-    Map<String, String> flags = new LinkedHashMap<>(daemon.set);
+    Map<String, String> flags = new LinkedHashMap<>();
     if (httpPort != null) {
       flags.put("epochal.store.http-port", httpPort.toString());
     }
@@ -54,8 +54,8 @@ final class StandaloneCommand implements Callable<Integer> {
     }
     Standalone standalone;
     try {
-      ConfigSources sources = ConfigSources.builder().defaults(Standalone.defaults(dataDir)).file(daemon.config)
-          .env(System.getenv()).flags(flags).build();
+      ConfigSources sources = Daemon.commandLine(ConfigSources.builder().defaults(Standalone.defaults(dataDir))
+          .file(daemon.config).env(System.getenv()), daemon, flags).build();
       standalone = new Standalone(sources, Clock.systemUTC());
       standalone.requireNoUnknownKeys();
     } catch (ConfigException | IllegalArgumentException e) {
