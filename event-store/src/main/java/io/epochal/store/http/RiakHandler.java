@@ -76,8 +76,18 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
   private final StoreNode node;
   private final PrometheusMeterRegistry registry;
   private final LongConsumer releaseBytes;
-  private final java.util.ArrayDeque<FullHttpRequest> pipelined = new java.util.ArrayDeque<>();
+  /** Decoded while one is served: {@link FullHttpRequest}s and {@link Rejection}s, in arrival order. */
+  private final java.util.ArrayDeque<Object> pipelined = new java.util.ArrayDeque<>();
   private boolean inFlight;
+
+  /**
+   * A request answered before it reached this handler (its body over max-value-bytes, or over the
+   * bytes-in-flight budget), passed down the pipeline in its place so that its answer takes its
+   * turn among the pipelined requests. It holds no body and no budget reservation.
+   *
+   * @param keepAlive whether the connection stays open after the answer (else it closes)
+   */
+  record Rejection(HttpMethod method, HttpResponseStatus status, String text, boolean keepAlive) {}
 
   RiakHandler(StoreNode node, PrometheusMeterRegistry registry, LongConsumer releaseBytes,
       java.util.concurrent.ConcurrentMap<String, Counter> requestCounters) {
@@ -102,25 +112,30 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof FullHttpRequest req)) {
+    if (!(msg instanceof FullHttpRequest) && !(msg instanceof Rejection)) {
       io.netty.util.ReferenceCountUtil.release(msg);
       return;
     }
     ctx.channel().config().setAutoRead(false);
     if (inFlight) {
       if (pipelined.size() >= MAX_PIPELINED) {
-        req.release();
+        io.netty.util.ReferenceCountUtil.release(msg);
         ctx.close();
         return;
       }
-      pipelined.add(req);
+      pipelined.add(msg);
       return;
     }
-    serve(ctx, req);
+    serve(ctx, msg);
   }
 
-  private void serve(ChannelHandlerContext ctx, FullHttpRequest req) {
+  private void serve(ChannelHandlerContext ctx, Object msg) {
     inFlight = true;
+    if (msg instanceof Rejection r) {
+      text(new Call(ctx, null, r.method(), List.of(), Map.of(), r.keepAlive()), r.status(), r.text());
+      return;
+    }
+    FullHttpRequest req = (FullHttpRequest) msg;
     DecoderResult dr = req.decoderResult();
     if (dr.isFailure()) {
       Throwable cause = dr.cause();
@@ -604,8 +619,9 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
     if (!lengthSet && !r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
       r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
     }
-    boolean keepAlive = c.keepAlive() && r.status().code() < 500 || c.keepAlive()
-        && r.status().equals(HttpResponseStatus.SERVICE_UNAVAILABLE);
+    boolean keepAlive = c.req() == null ? c.keepAlive() // a Rejection decided it
+        : c.keepAlive() && r.status().code() < 500 || c.keepAlive()
+            && r.status().equals(HttpResponseStatus.SERVICE_UNAVAILABLE);
     if (keepAlive) {
       r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     } else {
@@ -618,14 +634,16 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
     ChannelHandlerContext ctx = c.ctx();
     ChannelFuture f = ctx.writeAndFlush(r);
     f.addListener(done -> {
-      c.req().release();
-      releaseReserved(ctx);
+      if (c.req() != null) { // a Rejection has neither a body nor a reservation
+        c.req().release();
+        releaseReserved(ctx);
+      }
       if (!keepAlive || !done.isSuccess()) {
         ctx.close();
         return;
       }
       inFlight = false;
-      FullHttpRequest next = pipelined.poll();
+      Object next = pipelined.poll();
       if (next != null) {
         serve(ctx, next);
         return;
@@ -676,9 +694,9 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     releaseAllReserved(ctx);
-    FullHttpRequest r;
+    Object r;
     while ((r = pipelined.poll()) != null) {
-      r.release();
+      io.netty.util.ReferenceCountUtil.release(r);
     }
     ctx.fireChannelInactive();
   }

@@ -10,7 +10,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -249,8 +248,12 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
           inflightBytes.addAndGet(-reserve);
           io.netty.util.ReferenceCountUtil.release(msg);
           ctx.channel().config().setAutoRead(false);
-          ctx.writeAndFlush(raw(503, "Service Unavailable", "too many request bytes in flight; retry later\n"))
-              .addListener(ChannelFutureListener.CLOSE);
+          // Answered by RiakHandler in its turn (after the requests before it), then closed: the body
+          // that follows is not read (the aggregator drops content without a request).
+          ctx.fireChannelRead(new RiakHandler.Rejection(m instanceof io.netty.handler.codec.http.HttpRequest q
+              ? q.method() : io.netty.handler.codec.http.HttpMethod.GET,
+              io.netty.handler.codec.http.HttpResponseStatus.SERVICE_UNAVAILABLE,
+              "too many request bytes in flight; retry later\n", false));
           return;
         }
         java.util.ArrayDeque<Long> q = ctx.channel().attr(RiakHandler.RESERVED).get();
@@ -285,18 +288,14 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
       release(reserved == null ? 0 : reserved);
       boolean keepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(oversized)
           && !(oversized instanceof io.netty.handler.codec.http.FullHttpMessage);
-      io.netty.handler.codec.http.FullHttpResponse r = new io.netty.handler.codec.http.DefaultFullHttpResponse(
-          io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
-          io.netty.handler.codec.http.HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
-          Unpooled.copiedBuffer("value too large: at most " + max + " bytes\n", StandardCharsets.UTF_8));
-      r.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_TYPE, "text/plain")
-          .setInt(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes())
-          .set(io.netty.handler.codec.http.HttpHeaderNames.CONNECTION, keepAlive ? "keep-alive" : "close");
-      ChannelFuture f = ctx.writeAndFlush(r);
       if (!keepAlive) {
         ctx.channel().config().setAutoRead(false);
-        f.addListener(ChannelFutureListener.CLOSE);
       }
+      // Answered by RiakHandler in its turn, after the pipelined requests before it.
+      ctx.fireChannelRead(new RiakHandler.Rejection(oversized instanceof io.netty.handler.codec.http.HttpRequest req
+          ? req.method() : io.netty.handler.codec.http.HttpMethod.PUT,
+          io.netty.handler.codec.http.HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+          "value too large: at most " + max + " bytes\n", keepAlive));
     }
   }
 }

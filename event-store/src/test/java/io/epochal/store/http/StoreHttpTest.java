@@ -332,4 +332,24 @@ class StoreHttpTest {
     assertThat(ping).isGreaterThan(missing);
     assertThat(answer).endsWith("OK");
   }
+
+  @Test
+  void aPipelinedRequestRejectedBeforeItsBodyIsReadIsStillAnsweredInOrder() throws Exception {
+    // The 413 is decided while the first request is still being served: it must wait its turn.
+    String oversized = "PUT /buckets/b/keys/big HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        + "Content-Length: " + (2 << 20) + "\r\n\r\n" + "x".repeat(2 << 20);
+    for (int round = 0; round < 20; round++) {
+      String answer = exchange("PUT /buckets/b/keys/first?dw=all HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+          + "Content-Length: 5\r\n\r\nfirst"
+          + oversized
+          + "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      int put = answer.indexOf("HTTP/1.1 204");
+      int tooLarge = answer.indexOf("HTTP/1.1 413");
+      int ping = answer.indexOf("HTTP/1.1 200");
+      assertThat(put).as(answer).isZero();
+      assertThat(tooLarge).as(answer).isGreaterThan(put);
+      assertThat(ping).as(answer).isGreaterThan(tooLarge);
+      assertThat(answer).endsWith("OK");
+    }
+  }
 }
