@@ -79,6 +79,12 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
   /** Decoded while one is served: {@link FullHttpRequest}s and {@link Rejection}s, in arrival order. */
   private final java.util.ArrayDeque<Object> pipelined = new java.util.ArrayDeque<>();
   private boolean inFlight;
+  /**
+   * After a closing answer to a {@link Rejection}: output shut down, the rest of the client's bytes
+   * read and dropped until it closes (or the idle timeout does), so the answer is not lost to a
+   * reset from closing with unread input.
+   */
+  private boolean lingering;
 
   /**
    * A request answered before it reached this handler (its body over max-value-bytes, or over the
@@ -112,7 +118,7 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof FullHttpRequest) && !(msg instanceof Rejection)) {
+    if (lingering || !(msg instanceof FullHttpRequest) && !(msg instanceof Rejection)) {
       io.netty.util.ReferenceCountUtil.release(msg);
       return;
     }
@@ -639,6 +645,17 @@ final class RiakHandler extends ChannelInboundHandlerAdapter {
         releaseReserved(ctx);
       }
       if (!keepAlive || !done.isSuccess()) {
+        if (done.isSuccess() && c.req() == null && ctx.channel() instanceof io.netty.channel.socket.DuplexChannel d) {
+          lingering = true;
+          inFlight = false;
+          for (Object p; (p = pipelined.poll()) != null; ) {
+            io.netty.util.ReferenceCountUtil.release(p);
+          }
+          d.shutdownOutput();
+          ctx.channel().config().setAutoRead(true);
+          ctx.read();
+          return;
+        }
         ctx.close();
         return;
       }

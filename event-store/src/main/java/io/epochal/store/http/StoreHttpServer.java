@@ -231,12 +231,21 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
 
   /**
    * Reserves a request's body bytes (its Content-Length, or max-value-bytes when chunked) from the
-   * node-wide in-flight budget before it is aggregated; 503 and close when the budget is spent.
+   * node-wide in-flight budget before it is aggregated; when the budget is spent, 503 in the
+   * request's turn, its body read and dropped.
    * The reservation is released when the response is written (or the connection closes first).
    */
   private final class BodyBudget extends ChannelInboundHandlerAdapter {
+    /** Dropping the body of a request refused for the budget, up to its last content. */
+    private boolean discarding;
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (discarding && msg instanceof io.netty.handler.codec.http.HttpContent c && !(msg instanceof HttpMessage)) {
+        discarding = !(c instanceof io.netty.handler.codec.http.LastHttpContent);
+        c.release();
+        return;
+      }
       if (msg instanceof HttpMessage m) {
         long reserve = 0;
         if (m.decoderResult().isSuccess()) {
@@ -246,14 +255,16 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
         }
         if (reserve > 0 && inflightBytes.addAndGet(reserve) > config.maxInflightBytes()) {
           inflightBytes.addAndGet(-reserve);
+          // Answered by RiakHandler in its turn (after the requests before it). The body is read and
+          // dropped, never held, so a keep-alive client gets the answer (closing with its body unread
+          // would reset the connection and lose it) and can retry on the same connection.
+          boolean keepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(m);
+          discarding = !(msg instanceof io.netty.handler.codec.http.LastHttpContent);
           io.netty.util.ReferenceCountUtil.release(msg);
-          ctx.channel().config().setAutoRead(false);
-          // Answered by RiakHandler in its turn (after the requests before it), then closed: the body
-          // that follows is not read (the aggregator drops content without a request).
           ctx.fireChannelRead(new RiakHandler.Rejection(m instanceof io.netty.handler.codec.http.HttpRequest q
               ? q.method() : io.netty.handler.codec.http.HttpMethod.GET,
               io.netty.handler.codec.http.HttpResponseStatus.SERVICE_UNAVAILABLE,
-              "too many request bytes in flight; retry later\n", false));
+              "too many request bytes in flight; retry later\n", keepAlive));
           return;
         }
         java.util.ArrayDeque<Long> q = ctx.channel().attr(RiakHandler.RESERVED).get();
@@ -288,10 +299,8 @@ public final class StoreHttpServer extends AbstractLifecycleComponent {
       release(reserved == null ? 0 : reserved);
       boolean keepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(oversized)
           && !(oversized instanceof io.netty.handler.codec.http.FullHttpMessage);
-      if (!keepAlive) {
-        ctx.channel().config().setAutoRead(false);
-      }
-      // Answered by RiakHandler in its turn, after the pipelined requests before it.
+      // Answered by RiakHandler in its turn, after the pipelined requests before it; the aggregator
+      // drops the body as it arrives, and without keep-alive RiakHandler lingers after the answer.
       ctx.fireChannelRead(new RiakHandler.Rejection(oversized instanceof io.netty.handler.codec.http.HttpRequest req
           ? req.method() : io.netty.handler.codec.http.HttpMethod.PUT,
           io.netty.handler.codec.http.HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,

@@ -240,7 +240,12 @@ class StoreHttpTest {
   // ------------------------------------------------------------------- raw-socket robustness
 
   static String exchange(String request) throws IOException {
-    try (Socket s = new Socket("127.0.0.1", store.httpPort())) {
+    return exchange(store.httpPort(), request);
+  }
+
+  /** Writes {@code request} (one or several, pipelined) to a new connection; returns all it gets back. */
+  static String exchange(int port, String request) throws IOException {
+    try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
       out.write(request.getBytes(StandardCharsets.ISO_8859_1));
