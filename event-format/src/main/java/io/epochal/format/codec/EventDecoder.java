@@ -24,19 +24,15 @@ import java.util.Map;
  * and accept exactly the same inputs. Repeated strings decode to the same {@link String} instance.
  * Not thread-safe.
  */
-public final class EventDecoder {
+public final class EventDecoder extends EncodedWalk {
   /** Distinct keys remembered for the repeated-key check before the memory is reset (between events). */
   private static final int MAX_KEY_IDS = 1 << 16;
 
   private final boolean allowReferences;
-  private byte[] buf = new byte[0];
-  private int pos;
-  private int limit;
   private String[] table = new String[64];
   private int tableSize;
   /** Table index of the string item read last, or -1 (a literal without references). */
   private int lastIndex;
-  private int values;
   private final MapBuilder builder = new MapBuilder();
 
   /*
@@ -46,9 +42,6 @@ public final class EventDecoder {
    */
   private final HashMap<String, Integer> keyIds = new HashMap<>();
   private int[] keyIdOf = new int[64];
-  private int[] keyStack = new int[64];
-  private int keyTop;
-  private int[] sortScratch = new int[0];
 
   /** @param allowReferences whether string back-references are legal in the input (blobs: yes) */
   public EventDecoder(boolean allowReferences) {
@@ -60,7 +53,7 @@ public final class EventDecoder {
     if (off < 0 || len < 0 || off + len > buf.length) {
       throw new IndexOutOfBoundsException("range [" + off + ", " + off + "+" + len + ") of " + buf.length + " bytes");
     }
-    this.buf = buf;
+    this.in = buf;
     this.pos = off;
     this.limit = off + len;
     Arrays.fill(table, 0, tableSize, null);
@@ -73,8 +66,8 @@ public final class EventDecoder {
 
   /** Starts reading another range of the same input, keeping the string table. */
   public void setRange(int position, int limit) {
-    if (position < 0 || position > limit || limit > buf.length) {
-      throw new IndexOutOfBoundsException("range [" + position + ", " + limit + ") of " + buf.length + " bytes");
+    if (position < 0 || position > limit || limit > in.length) {
+      throw new IndexOutOfBoundsException("range [" + position + ", " + limit + ") of " + in.length + " bytes");
     }
     this.pos = position;
     this.limit = limit;
@@ -172,8 +165,8 @@ public final class EventDecoder {
     }
     v.beginMap(n);
     int base = keyTop;
-    if (idKeys && keyStack.length < base + n) {
-      keyStack = Arrays.copyOf(keyStack, Math.max(base + n, keyStack.length * 2));
+    if (idKeys) {
+      reserveKeys(n);
     }
     // A cheap filter: only a map whose key ids collide modulo 64 needs the exact check.
     long seen = 0;
@@ -234,7 +227,7 @@ public final class EventDecoder {
         }
         long bits = 0;
         for (int i = 7; i >= 0; i--) {
-          bits = (bits << 8) | (buf[pos + i] & 0xFFL);
+          bits = (bits << 8) | (in[pos + i] & 0xFFL);
         }
         pos += 8;
         v.doubleValue(Double.longBitsToDouble(bits));
@@ -246,7 +239,7 @@ public final class EventDecoder {
         }
         int at = pos;
         pos += n;
-        v.bytesValue(buf, at, n);
+        v.bytesValue(in, at, n);
       }
       default -> {
         return false;
@@ -294,7 +287,7 @@ public final class EventDecoder {
     if (n > limit - pos) {
       throw new FormatException(Reason.BAD_LENGTH, "string of " + n + " bytes, " + (limit - pos) + " left");
     }
-    String s = n == 0 ? "" : new String(buf, pos, n, StandardCharsets.UTF_8);
+    String s = n == 0 ? "" : new String(in, pos, n, StandardCharsets.UTF_8);
     pos += n;
     if (allowReferences) {
       if (tableSize == table.length) {
@@ -329,94 +322,6 @@ public final class EventDecoder {
       ids[index] = id + 1;
     }
     return id;
-  }
-
-  /** Whether two of {@code keyStack[from, to)} are equal. */
-  private boolean repeats(int from, int to) {
-    int n = to - from;
-    if (n <= 32) {
-      for (int i = from; i < to; i++) {
-        for (int j = i + 1; j < to; j++) {
-          if (keyStack[i] == keyStack[j]) {
-            return true;
-          }
-        }
-      }
-      return false;
-    }
-    if (sortScratch.length < n) {
-      sortScratch = new int[n];
-    }
-    System.arraycopy(keyStack, from, sortScratch, 0, n);
-    Arrays.sort(sortScratch, 0, n);
-    for (int i = 1; i < n; i++) {
-      if (sortScratch[i] == sortScratch[i - 1]) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private int readByte() throws FormatException {
-    if (pos >= limit) {
-      throw truncated();
-    }
-    return buf[pos++] & 0xFF;
-  }
-
-  /** Kryo's {@code readVarInt(true)}: at most 5 bytes, the 5th always last (docs/wire-format.md). */
-  private int varInt() throws FormatException {
-    int b = readByte();
-    int r = b & 0x7F;
-    if ((b & 0x80) != 0) {
-      b = readByte();
-      r |= (b & 0x7F) << 7;
-      if ((b & 0x80) != 0) {
-        b = readByte();
-        r |= (b & 0x7F) << 14;
-        if ((b & 0x80) != 0) {
-          b = readByte();
-          r |= (b & 0x7F) << 21;
-          if ((b & 0x80) != 0) {
-            b = readByte();
-            r |= (b & 0x7F) << 28;
-          }
-        }
-      }
-    }
-    return r;
-  }
-
-  /** Kryo's {@code readVarLong(true)}: 7 bits in each of bytes 1-8, all 8 bits of a 9th. */
-  private long varLong() throws FormatException {
-    long r = 0;
-    for (int shift = 0; shift < 56; shift += 7) {
-      int b = readByte();
-      r |= (long) (b & 0x7F) << shift;
-      if ((b & 0x80) == 0) {
-        return r;
-      }
-    }
-    return r | (long) readByte() << 56;
-  }
-
-  private int length(String what) throws FormatException {
-    int n = varInt();
-    if (n < 0) {
-      throw new FormatException(Reason.BAD_LENGTH, what + " out of range: " + (n & 0xFFFFFFFFL));
-    }
-    return n;
-  }
-
-  private void count() throws FormatException {
-    if (++values > EventEncoder.MAX_VALUES_PER_EVENT) {
-      throw new FormatException(
-          Reason.TOO_LARGE, "event holds more than " + EventEncoder.MAX_VALUES_PER_EVENT + " values");
-    }
-  }
-
-  private FormatException truncated() {
-    return new FormatException(Reason.TRUNCATED, "input ends early at byte " + pos);
   }
 
   private static final EventVisitor NOTHING = new EventVisitor() {};

@@ -18,20 +18,12 @@ import java.util.Arrays;
  *
  * <p>It leaves rolling back a failed event to its {@link EventEncoder}. Not thread-safe.
  */
-final class EventTranscoder {
+final class EventTranscoder extends EncodedWalk {
   private final EventOutput out;
   /** The encoder's string table, or null without de-duplication. */
   private final StringTable table;
   /** Without de-duplication: the distinct keys of the current event, to detect repeated keys. */
   private final StringTable keys;
-  private byte[] in;
-  private int pos;
-  private int limit;
-  private int values;
-  /** Key identities (table indexes) of the maps being walked, innermost last. */
-  private int[] keyStack = new int[64];
-  private int keyTop;
-  private int[] sortScratch = new int[0];
   /*
    * Guesses of the next string's table entry (entry + 1; 0: none), from what followed last time.
    * Events of one kind repeat their keys in the same order, and many keys their values, so most
@@ -45,6 +37,8 @@ final class EventTranscoder {
   private int[] nextKey = new int[256];
   /** By key entry: the entry of its STRING value. */
   private int[] valueOf = new int[256];
+
+  private static final byte[] EMPTY = new byte[0];
 
   EventTranscoder(EventOutput out, StringTable table) {
     this.out = out;
@@ -72,7 +66,7 @@ final class EventTranscoder {
         throw new FormatException(Reason.TRAILING_BYTES, (limit - pos) + " bytes left after the event");
       }
     } finally {
-      in = null;
+      in = EMPTY;
     }
   }
 
@@ -90,9 +84,7 @@ final class EventTranscoder {
     out.writeByte(ValueType.MAP);
     out.writeVarInt(n, true);
     int base = keyTop;
-    if (keyStack.length < base + n) {
-      keyStack = Arrays.copyOf(keyStack, Math.max(base + n, keyStack.length * 2));
-    }
+    reserveKeys(n);
     // A cheap filter: only a map whose key identities collide modulo 64 needs the exact check.
     long seen = 0;
     boolean maybeRepeated = false;
@@ -267,93 +259,5 @@ final class EventTranscoder {
   /** {@code a}, or a larger copy of it, with room for index {@code i}. */
   private static int[] room(int[] a, int i) {
     return i < a.length ? a : Arrays.copyOf(a, Math.max(i + 1, a.length * 2));
-  }
-
-  /** Whether two of {@code keyStack[from, to)} are equal. */
-  private boolean repeats(int from, int to) {
-    int n = to - from;
-    if (n <= 32) {
-      for (int i = from; i < to; i++) {
-        for (int j = i + 1; j < to; j++) {
-          if (keyStack[i] == keyStack[j]) {
-            return true;
-          }
-        }
-      }
-      return false;
-    }
-    if (sortScratch.length < n) {
-      sortScratch = new int[n];
-    }
-    System.arraycopy(keyStack, from, sortScratch, 0, n);
-    Arrays.sort(sortScratch, 0, n);
-    for (int i = 1; i < n; i++) {
-      if (sortScratch[i] == sortScratch[i - 1]) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private int readByte() throws FormatException {
-    if (pos >= limit) {
-      throw truncated();
-    }
-    return in[pos++] & 0xFF;
-  }
-
-  /** Kryo's {@code readVarInt(true)}: at most 5 bytes, the 5th always last. */
-  private int varInt() throws FormatException {
-    int b = readByte();
-    int r = b & 0x7F;
-    if ((b & 0x80) != 0) {
-      b = readByte();
-      r |= (b & 0x7F) << 7;
-      if ((b & 0x80) != 0) {
-        b = readByte();
-        r |= (b & 0x7F) << 14;
-        if ((b & 0x80) != 0) {
-          b = readByte();
-          r |= (b & 0x7F) << 21;
-          if ((b & 0x80) != 0) {
-            b = readByte();
-            r |= (b & 0x7F) << 28;
-          }
-        }
-      }
-    }
-    return r;
-  }
-
-  /** Kryo's {@code readVarLong(true)}: 7 bits in each of bytes 1-8, all 8 bits of a 9th. */
-  private long varLong() throws FormatException {
-    long r = 0;
-    for (int shift = 0; shift < 56; shift += 7) {
-      int b = readByte();
-      r |= (long) (b & 0x7F) << shift;
-      if ((b & 0x80) == 0) {
-        return r;
-      }
-    }
-    return r | (long) readByte() << 56;
-  }
-
-  private int length(String what) throws FormatException {
-    int n = varInt();
-    if (n < 0) {
-      throw new FormatException(Reason.BAD_LENGTH, what + " out of range: " + (n & 0xFFFFFFFFL));
-    }
-    return n;
-  }
-
-  private void count() throws FormatException {
-    if (++values > EventEncoder.MAX_VALUES_PER_EVENT) {
-      throw new FormatException(
-          Reason.TOO_LARGE, "event holds more than " + EventEncoder.MAX_VALUES_PER_EVENT + " values");
-    }
-  }
-
-  private FormatException truncated() {
-    return new FormatException(Reason.TRUNCATED, "input ends early at byte " + pos);
   }
 }
