@@ -268,7 +268,10 @@ public final class DecodeCost {
           p += 8;
         }
         case 5 -> sum += string().length();
-        case 6 -> p += varInt();
+        case 6 -> {
+          int skip = varInt(); // not "p += varInt()": that would add to p as it was before the read
+          p += skip;
+        }
         case 7 -> {
           int n = varInt();
           for (int i = 0; i < n; i++) {

@@ -322,7 +322,10 @@ public final class ShapedPayloadExperiment {
           p += 8;
         }
         case 5 -> sum += string().length();
-        case 6 -> p += (int) varLong();
+        case 6 -> {
+          int skip = (int) varLong(); // not "p += varLong()": that would add to p as it was before the read
+          p += skip;
+        }
         case 7 -> {
           int n = (int) varLong();
           for (int i = 0; i < n; i++) {
