@@ -3,10 +3,6 @@ package io.epochal.benchmarks;
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import io.epochal.format.FormatException;
-import io.epochal.format.blob.BlobHeader;
-import io.epochal.format.blob.BlobReader;
-import io.epochal.format.blob.SealedBlob;
-import io.epochal.format.codec.EventDecoder;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
@@ -37,28 +33,13 @@ public final class ColumnPayloadExperiment {
 
   public static void main(String[] args) throws FormatException {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
-    List<byte[]> v1 = new ArrayList<>();
+    DecodeCost.MixBlobs mix = DecodeCost.MixBlobs.load();
+    List<byte[]> v1 = mix.payloads();
     List<byte[]> columns = new ArrayList<>();
-    long events = 0;
-    try (BlobReader reader = new BlobReader(); var enc = BenchmarkData.encoder(true, true, 3);
-        ZstdDecompressCtx z = new ZstdDecompressCtx()) {
-      for (var group : BenchmarkData.referenceMixBatches().entrySet()) {
-        for (SealedBlob b : BenchmarkData.steadyStateBlobs(enc, group.getKey(), group.getValue())) {
-          BlobHeader h = reader.open(b.bytes()).header();
-          byte[] p = new byte[h.uncompressedLength()];
-          z.decompressByteArray(p, 0, p.length, b.bytes(), h.headerLength(), h.storedLength());
-          v1.add(p);
-          EventDecoder d = new EventDecoder(true);
-          d.reset(p, 0, p.length);
-          List<Map<String, Object>> es = new ArrayList<>();
-          while (d.remaining() > 0) {
-            es.add(d.readEvent());
-          }
-          columns.add(write(es));
-          events += h.eventCount();
-        }
-      }
+    for (List<Map<String, Object>> es : mix.decoded()) {
+      columns.add(write(es));
     }
+    long events = mix.events();
     DecodeCost.BareWalk rows = new DecodeCost.BareWalk();
     ColumnWalk cols = new ColumnWalk();
     ZstdCompressCtx zc = new ZstdCompressCtx().setLevel(3);

@@ -44,25 +44,11 @@ public final class DecodeCost {
   public static void main(String[] args) throws FormatException {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
     String[] levels = (args.length > 1 ? args[1] : "1,2,3").split(",");
-    List<byte[]> blobs = new ArrayList<>();
-    List<byte[]> payloads = new ArrayList<>();
-    long events = 0;
-    long stored = 0;
-    try (BlobReader reader = new BlobReader();
-        var enc = BenchmarkData.encoder(true, true, 3);
-        ZstdDecompressCtx z = new ZstdDecompressCtx()) {
-      for (var group : BenchmarkData.referenceMixBatches().entrySet()) {
-        for (SealedBlob b : BenchmarkData.steadyStateBlobs(enc, group.getKey(), group.getValue())) {
-          BlobHeader h = reader.open(b.bytes()).header();
-          byte[] p = new byte[h.uncompressedLength()];
-          z.decompressByteArray(p, 0, p.length, b.bytes(), h.headerLength(), h.storedLength());
-          blobs.add(b.bytes());
-          payloads.add(p);
-          events += h.eventCount();
-          stored += b.bytes().length;
-        }
-      }
-    }
+    MixBlobs mix = MixBlobs.load();
+    List<byte[]> blobs = mix.blobs();
+    List<byte[]> payloads = mix.payloads();
+    long events = mix.events();
+    long stored = blobs.stream().mapToLong(b -> b.length).sum();
     long payloadBytes = payloads.stream().mapToLong(p -> p.length).sum();
     System.out.printf(Locale.ROOT, "%d blobs, %d events, %.1f stored bytes/event, %.1f payload bytes/event%n",
         blobs.size(), events, stored / (double) events, payloadBytes / (double) events);
@@ -97,6 +83,48 @@ public final class DecodeCost {
       System.out.printf(Locale.ROOT, "| %s | %.0f | %.0f |%n", e.getKey(), ns, stored / (double) events / ns * 1e3);
     }
     System.out.println("(checksum " + sink + ")");
+  }
+
+  /**
+   * The blobs of one second of the reference mix as the aggregator seals them (dedupe, zstd 3,
+   * 500,000 bytes), and their decompressed payloads.
+   */
+  record MixBlobs(List<byte[]> blobs, List<byte[]> payloads, long events) {
+    static MixBlobs load() throws FormatException {
+      List<byte[]> blobs = new ArrayList<>();
+      List<byte[]> payloads = new ArrayList<>();
+      long events = 0;
+      try (BlobReader reader = new BlobReader();
+          var enc = BenchmarkData.encoder(true, true, 3);
+          ZstdDecompressCtx z = new ZstdDecompressCtx()) {
+        for (var group : BenchmarkData.referenceMixBatches().entrySet()) {
+          for (SealedBlob b : BenchmarkData.steadyStateBlobs(enc, group.getKey(), group.getValue())) {
+            BlobHeader h = reader.open(b.bytes()).header();
+            byte[] p = new byte[h.uncompressedLength()];
+            z.decompressByteArray(p, 0, p.length, b.bytes(), h.headerLength(), h.storedLength());
+            blobs.add(b.bytes());
+            payloads.add(p);
+            events += h.eventCount();
+          }
+        }
+      }
+      return new MixBlobs(blobs, payloads, events);
+    }
+
+    /** Every event of the payloads, decoded. */
+    List<List<Map<String, Object>>> decoded() throws FormatException {
+      List<List<Map<String, Object>>> out = new ArrayList<>();
+      for (byte[] p : payloads) {
+        EventDecoder d = new EventDecoder(true);
+        d.reset(p, 0, p.length);
+        List<Map<String, Object>> es = new ArrayList<>();
+        while (d.remaining() > 0) {
+          es.add(d.readEvent());
+        }
+        out.add(es);
+      }
+      return out;
+    }
   }
 
   /** One pass of a step over the data; returns something derived from all of it. */
@@ -191,9 +219,9 @@ public final class DecodeCost {
    * and varint, make each new string (later references name it), resolve each reference. Trusts
    * its input completely (Epochal's own payloads): the floor, not a decoder.
    */
-  static final class BareWalk {
-    private byte[] b;
-    private int p;
+  static class BareWalk {
+    byte[] b;
+    int p;
     private String[] table = new String[1 << 10];
     private int size;
     long sum;
@@ -203,12 +231,12 @@ public final class DecodeCost {
       p = 0;
       size = 0;
       while (p < b.length) {
-        p++; // MAP tag
+        p++; // the event's map tag
         map();
       }
     }
 
-    private int varInt() {
+    int varInt() {
       int x = b[p++];
       if (x >= 0) {
         return x;
@@ -223,7 +251,7 @@ public final class DecodeCost {
       }
     }
 
-    private long varLong() {
+    final long varLong() {
       long r = 0;
       for (int shift = 0; shift < 56; shift += 7) {
         int x = b[p++];
@@ -235,7 +263,7 @@ public final class DecodeCost {
       return r | (long) (b[p++] & 0xff) << 56;
     }
 
-    private String string() {
+    final String string() {
       int h = varInt();
       int n = h >>> 1;
       if ((h & 1) != 0) {
@@ -250,7 +278,8 @@ public final class DecodeCost {
       return s;
     }
 
-    private void map() {
+    /** A map, its tag read. */
+    void map() {
       int n = varInt();
       for (int i = 0; i < n; i++) {
         sum += string().length();
@@ -258,7 +287,7 @@ public final class DecodeCost {
       }
     }
 
-    private void value() {
+    final void value() {
       int t = b[p++];
       switch (t) {
         case 0, 1, 2 -> sum += t;
@@ -278,7 +307,7 @@ public final class DecodeCost {
             value();
           }
         }
-        case 8 -> map();
+        case 8, 10 -> map(); // 10: a shaped map (ShapedPayloadExperiment)
         default -> throw new IllegalStateException("value type " + t);
       }
     }

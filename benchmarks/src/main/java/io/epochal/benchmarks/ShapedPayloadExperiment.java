@@ -3,10 +3,6 @@ package io.epochal.benchmarks;
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import io.epochal.format.FormatException;
-import io.epochal.format.blob.BlobHeader;
-import io.epochal.format.blob.BlobReader;
-import io.epochal.format.blob.SealedBlob;
-import io.epochal.format.codec.EventDecoder;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
@@ -39,28 +35,15 @@ public final class ShapedPayloadExperiment {
 
   public static void main(String[] args) throws FormatException {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
-    List<byte[]> v1 = new ArrayList<>();
+    DecodeCost.MixBlobs mix = DecodeCost.MixBlobs.load();
+    List<byte[]> v1 = mix.payloads();
     List<byte[]> shaped = new ArrayList<>();
-    long events = 0;
-    try (BlobReader reader = new BlobReader(); var enc = BenchmarkData.encoder(true, true, 3);
-        ZstdDecompressCtx z = new ZstdDecompressCtx()) {
-      for (var group : BenchmarkData.referenceMixBatches().entrySet()) {
-        for (SealedBlob b : BenchmarkData.steadyStateBlobs(enc, group.getKey(), group.getValue())) {
-          BlobHeader h = reader.open(b.bytes()).header();
-          byte[] p = new byte[h.uncompressedLength()];
-          z.decompressByteArray(p, 0, p.length, b.bytes(), h.headerLength(), h.storedLength());
-          v1.add(p);
-          EventDecoder d = new EventDecoder(true);
-          d.reset(p, 0, p.length);
-          ShapedWriter w = new ShapedWriter();
-          while (d.remaining() > 0) {
-            w.event(d.readEvent());
-          }
-          shaped.add(w.toBytes());
-          events += h.eventCount();
-        }
-      }
+    for (List<Map<String, Object>> es : mix.decoded()) {
+      ShapedWriter w = new ShapedWriter();
+      es.forEach(w::event);
+      shaped.add(w.toBytes());
     }
+    long events = mix.events();
     Layout a = new Layout("v1", v1, new DecodeCost.BareWalk()::payload);
     ShapedWalk sw = new ShapedWalk();
     Layout b = new Layout("shaped", shaped, sw::payload);
@@ -244,55 +227,20 @@ public final class ShapedPayloadExperiment {
     }
   }
 
-  /** {@link DecodeCost.BareWalk} for the shaped layout. */
-  static final class ShapedWalk {
-    private byte[] b;
-    private int p;
-    private String[] table = new String[1 << 10];
-    private int size;
+  /** {@link DecodeCost.BareWalk} for the shaped layout: only maps differ. */
+  static final class ShapedWalk extends DecodeCost.BareWalk {
     private String[][] shapes = new String[64][];
     private int shapeCount;
-    long sum;
 
+    @Override
     void payload(byte[] payload) {
-      b = payload;
-      p = 0;
-      size = 0;
       shapeCount = 0;
-      while (p < b.length) {
-        p++; // tag 10
-        map();
-      }
+      super.payload(payload);
     }
 
-    private long varLong() {
-      long r = 0;
-      for (int shift = 0; ; shift += 7) {
-        int x = b[p++];
-        r |= (long) (x & 0x7f) << shift;
-        if (x >= 0) {
-          return r;
-        }
-      }
-    }
-
-    private String string() {
-      int h = (int) varLong();
-      int n = h >>> 1;
-      if ((h & 1) != 0) {
-        return table[n];
-      }
-      String s = new String(b, p, n, StandardCharsets.UTF_8);
-      p += n;
-      if (size == table.length) {
-        table = Arrays.copyOf(table, size * 2);
-      }
-      table[size++] = s;
-      return s;
-    }
-
-    private void map() {
-      int h = (int) varLong();
+    @Override
+    void map() {
+      int h = varInt();
       String[] keys;
       if ((h & 1) != 0) {
         keys = shapes[h >>> 1];
@@ -309,31 +257,6 @@ public final class ShapedPayloadExperiment {
       for (String k : keys) {
         sum += k.length();
         value();
-      }
-    }
-
-    private void value() {
-      int t = b[p++];
-      switch (t) {
-        case 0, 1, 2 -> sum += t;
-        case 3, 9 -> sum += varLong();
-        case 4 -> {
-          sum += b[p];
-          p += 8;
-        }
-        case 5 -> sum += string().length();
-        case 6 -> {
-          int skip = (int) varLong(); // not "p += varLong()": that would add to p as it was before the read
-          p += skip;
-        }
-        case 7 -> {
-          int n = (int) varLong();
-          for (int i = 0; i < n; i++) {
-            value();
-          }
-        }
-        case 10 -> map();
-        default -> throw new IllegalStateException("value type " + t);
       }
     }
   }
