@@ -64,6 +64,19 @@ abstract class EncodedWalk {
     return r | (long) readByte() << 56;
   }
 
+  /** An f64: 8 bytes little-endian. */
+  final double f64() throws FormatException {
+    if (limit - pos < 8) {
+      throw truncated();
+    }
+    long bits = 0;
+    for (int i = 7; i >= 0; i--) {
+      bits = (bits << 8) | (in[pos + i] & 0xFFL);
+    }
+    pos += 8;
+    return Double.longBitsToDouble(bits);
+  }
+
   /** A varint used as a length or count: over 31 bits is {@code bad_length}. */
   final int length(String what) throws FormatException {
     int n = varInt();

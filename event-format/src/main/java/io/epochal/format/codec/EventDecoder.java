@@ -222,15 +222,7 @@ public final class EventDecoder extends EncodedWalk {
       case ValueType.FALSE -> v.booleanValue(false);
       case ValueType.NULL -> v.nullValue();
       case ValueType.DOUBLE -> {
-        if (limit - pos < 8) {
-          throw truncated();
-        }
-        long bits = 0;
-        for (int i = 7; i >= 0; i--) {
-          bits = (bits << 8) | (in[pos + i] & 0xFFL);
-        }
-        pos += 8;
-        v.doubleValue(Double.longBitsToDouble(bits));
+        v.doubleValue(f64());
       }
       case ValueType.BYTES -> {
         int n = length("byte array length");

@@ -130,15 +130,7 @@ final class EventTranscoder extends EncodedWalk {
         out.writeVarLong(u, true);
       }
       case ValueType.DOUBLE -> {
-        if (limit - pos < 8) {
-          throw truncated();
-        }
-        long bits = 0;
-        for (int i = 7; i >= 0; i--) {
-          bits = (bits << 8) | (in[pos + i] & 0xFFL);
-        }
-        pos += 8;
-        EventEncoder.writeDouble(out, Double.longBitsToDouble(bits));
+        EventEncoder.writeDouble(out, f64());
       }
       case ValueType.DECIMAL -> {
         long v = varLong();
