@@ -20,9 +20,9 @@ import java.util.Map;
  * <p>Two ways to read an event: {@link #readEvent()} builds it as a {@code Map} (maps as
  * insertion-ordered {@link LinkedHashMap}s, lists as {@link ArrayList}s, integers as {@link Long},
  * floating point as {@link Double}); {@link #visitEvent} hands its keys and values to an {@link
- * EventVisitor} and builds nothing, at about half the CPU (docs/benchmarks.md). Both walk the bytes with the same code
- * and accept exactly the same inputs. Repeated strings decode to the same {@link String} instance.
- * Not thread-safe.
+ * EventVisitor} and builds nothing, at about half the CPU (docs/benchmarks.md). Both walk the
+ * bytes with the same code and accept exactly the same inputs. Repeated strings decode to the same
+ * {@link String} instance. Not thread-safe.
  */
 public final class EventDecoder extends EncodedWalk {
   /** Distinct keys remembered for the repeated-key check before the memory is reset (between events). */
