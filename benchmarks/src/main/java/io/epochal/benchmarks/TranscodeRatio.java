@@ -46,6 +46,7 @@ public final class TranscodeRatio {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     long[] cpu = new long[2];
     long bytes = 0;
+    long[] pathBytes = new long[2];
     try (BlobEncoder a = BenchmarkData.encoder(true, compress, level);
         BlobEncoder b = BenchmarkData.encoder(true, compress, level)) {
       DatagramReader reader = new DatagramReader();
@@ -87,6 +88,7 @@ public final class TranscodeRatio {
           for (BlobBatch batch : batches.values()) {
             for (SealedBlob s : batch.seal()) {
               bytes += s.bytes().length;
+              pathBytes[path] += s.bytes().length;
             }
           }
           if (round >= rounds / 4) {
@@ -98,6 +100,8 @@ public final class TranscodeRatio {
     if (bytes == 0) {
       throw new IllegalStateException("no blobs");
     }
+    System.out.printf(Locale.ROOT, "bytes/event: decode+encode %.2f, transcode %.2f%n",
+        pathBytes[0] / (rounds * (double) BenchmarkData.MIX_EVENTS), pathBytes[1] / (rounds * (double) BenchmarkData.MIX_EVENTS));
     return cpu;
   }
 }
