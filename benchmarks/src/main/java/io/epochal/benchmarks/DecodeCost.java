@@ -7,6 +7,8 @@ import io.epochal.format.blob.BlobHeader;
 import io.epochal.format.blob.BlobReader;
 import io.epochal.format.blob.SealedBlob;
 import io.epochal.format.codec.EventDecoder;
+import io.epochal.format.codec.EventVisitor;
+import io.epochal.format.codec.Projection;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +32,8 @@ import java.util.Map;
  *       must, for later references): a floor under any row-wise decoder of the format, not a
  *       usable decoder;
  *   <li>{@code visit}: {@link EventDecoder#visitEvent} with {@link BlobReadBenchmark.ChecksumVisitor};
+ *   <li>{@code projection}: the same walk with a {@link Projection} of {@code status}, {@code url}
+ *       and {@code timing.db};
  *   <li>{@code maps}: {@link EventDecoder#readEvent};
  *   <li>{@code zstd-N}: compressing the payloads again at level N (the aggregator's side).
  * </ul>
@@ -58,6 +62,7 @@ public final class DecodeCost {
     steps.put("zstd-decompress", decompress(blobs));
     steps.put("bare-walk", bareWalk(payloads));
     steps.put("visit", visit(payloads));
+    steps.put("projection", projection(payloads));
     steps.put("maps", maps(payloads));
     for (String level : levels) {
       steps.put("zstd-" + level, compress(payloads, Integer.parseInt(level.trim())));
@@ -175,6 +180,26 @@ public final class DecodeCost {
         }
       }
       return v.sum;
+    };
+  }
+
+  private static Step projection(List<byte[]> payloads) {
+    EventDecoder d = new EventDecoder(true);
+    long[] sum = new long[1];
+    EventVisitor v = Projection.of("status", "url", "timing.db").visitor(row -> {
+      sum[0] += row.isLong(0) ? row.getLong(0) : 0;
+      String url = row.getString(1);
+      sum[0] += url == null ? 0 : url.length();
+      sum[0] += row.kind(2) == Projection.Kind.DOUBLE ? (long) row.getDouble(2) : 0;
+    });
+    return () -> {
+      for (byte[] p : payloads) {
+        d.reset(p, 0, p.length);
+        while (d.remaining() > 0) {
+          d.visitEvent(v);
+        }
+      }
+      return sum[0];
     };
   }
 
