@@ -5,6 +5,7 @@ import io.epochal.format.Tags;
 import io.epochal.format.blob.BlobBatch;
 import io.epochal.format.blob.BlobEncoder;
 import io.epochal.format.blob.SealedBlob;
+import io.epochal.format.codec.DatagramStrings;
 import io.epochal.format.codec.EventEncoder;
 import io.epochal.format.datagram.DatagramBuilder;
 import io.epochal.format.datagram.DatagramFormat;
@@ -191,8 +192,8 @@ public class TranscodeBenchmark {
   private static void transcode(Second s, java.util.function.Consumer<SealedBlob> out) throws FormatException {
     DatagramReader.RecordSink sink = new DatagramReader.RecordSink() {
       @Override
-      public void record(Tags tags, byte[] buf, int off, int len) throws FormatException {
-        s.batch(tags).addEncoded(buf, off, len);
+      public void record(Tags tags, byte[] buf, int off, int len, DatagramStrings strings) throws FormatException {
+        s.batch(tags).addEncoded(buf, off, len, strings);
       }
 
       @Override

@@ -5,6 +5,7 @@ import io.epochal.format.Tags;
 import io.epochal.format.blob.BlobBatch;
 import io.epochal.format.blob.BlobEncoder;
 import io.epochal.format.blob.SealedBlob;
+import io.epochal.format.codec.DatagramStrings;
 import io.epochal.format.datagram.DatagramReader;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -72,8 +73,8 @@ public final class TranscodeRatio {
           } else {
             DatagramReader.RecordSink sink = new DatagramReader.RecordSink() {
               @Override
-              public void record(Tags tags, byte[] buf, int off, int len) throws FormatException {
-                batches.computeIfAbsent(tags, b::newBatch).addEncoded(buf, off, len);
+              public void record(Tags tags, byte[] buf, int off, int len, DatagramStrings strings) throws FormatException {
+                batches.computeIfAbsent(tags, b::newBatch).addEncoded(buf, off, len, strings);
               }
 
               @Override

@@ -25,12 +25,15 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class EventEmitterTest {
   private DatagramSocket receiver;
   private final List<Tags> tags = new ArrayList<>();
   private final List<Map<String, Object>> events = new ArrayList<>();
   private final List<Integer> datagramSizes = new ArrayList<>();
+  private final List<Integer> datagramVersions = new ArrayList<>();
   private final Clock clock = Clock.fixed(Instant.ofEpochSecond(1413813813L, 700_000_000), ZoneOffset.UTC);
 
   @BeforeEach
@@ -68,6 +71,7 @@ class EventEmitterTest {
         continue;
       }
       datagramSizes.add(p.getLength());
+      datagramVersions.add(p.getData()[2] & 0xFF);
       reader.read(p.getData(), 0, p.getLength(), new DatagramReader.Sink() {
         @Override
         public void event(Tags t, Map<String, Object> event) {
@@ -92,10 +96,11 @@ class EventEmitterTest {
     }
   }
 
-  @Test
-  void exactEventsAndTagsArriveBatched() throws Exception {
+  @ParameterizedTest(name = "datagram v{0}")
+  @ValueSource(ints = {1, 2})
+  void exactEventsAndTagsArriveBatched(int version) throws Exception {
     int n = 2_000;
-    try (EventEmitter e = emitter().datagramBytes(1400).build()) {
+    try (EventEmitter e = emitter().datagramBytes(1400).datagramVersion(version).build()) {
       for (int i = 0; i < n; i++) {
         Map<String, Object> event = new LinkedHashMap<>();
         event.put("i", i);
@@ -120,6 +125,7 @@ class EventEmitterTest {
       String subtype = i % 3 == 0 ? "" : "app";
       assertThat(tags.get(i)).isEqualTo(new Tags(1413813813L, "dc1", type, subtype));
     }
+    assertThat(datagramVersions).as("format of every datagram").containsOnly(version);
     assertThat(datagramSizes.size()).as("datagrams for %d events", n).isLessThan(n / 10);
     assertThat(datagramSizes).allSatisfy(s -> assertThat(s).isLessThanOrEqualTo(1400));
   }
@@ -195,6 +201,18 @@ class EventEmitterTest {
     assertThatThrownBy(() -> emitter().dc("a|b").build()).hasMessageContaining("dc");
     assertThatThrownBy(() -> emitter().datagramBytes(100)).hasMessageContaining("datagramBytes");
     assertThatThrownBy(() -> emitter().meterRegistry("not a registry")).hasMessageContaining("MeterRegistry");
+    assertThatThrownBy(() -> emitter().datagramVersion(3)).hasMessageContaining("datagramVersion");
+  }
+
+  @Test
+  void afterCloseInvalidEventsStillThrowAndValidOnesCountAsClosed() throws Exception {
+    EventEmitter e = emitter().build();
+    e.close();
+    assertThatThrownBy(() -> e.emit(Map.of("when", new Object()))).isInstanceOf(IllegalArgumentException.class);
+    e.emit(Map.of("ok", 1));
+    e.emit(Map.of("huge", "x".repeat(70_000)));
+    assertThat(e.stats().emitted()).isEqualTo(2);
+    assertThat(e.stats().dropped()).containsEntry(DropReason.CLOSED, 1L).containsEntry(DropReason.OVERSIZE, 1L);
   }
 
   @Test

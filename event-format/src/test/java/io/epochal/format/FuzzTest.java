@@ -10,6 +10,7 @@ import io.epochal.format.codec.EventEncoder;
 import io.epochal.format.datagram.DatagramBuilder;
 import io.epochal.format.datagram.DatagramFormat;
 import io.epochal.format.datagram.DatagramReader;
+import io.epochal.format.datagram.DatagramWriter;
 import io.epochal.format.datagram.EventRecords;
 import io.epochal.format.reference.ReferenceEvents;
 import java.util.ArrayList;
@@ -111,6 +112,19 @@ public class FuzzTest {
         }
         int len = b.finish();
         out.add(Arrays.copyOf(b.buffer(), len));
+        DatagramWriter w = new DatagramWriter(size, DatagramFormat.VERSION_2);
+        while (true) {
+          ReferenceEvents.Event e = gen.next();
+          if (!w.tryAdd(1413813813L + k, "1", e.type(), e.subtype(), e.fields())) {
+            break;
+          }
+        }
+        if (w.isEmpty()) {
+          w = new DatagramWriter(DatagramFormat.MAX_DATAGRAM_BYTES, DatagramFormat.VERSION_2);
+          ReferenceEvents.Event e = gen.next();
+          w.tryAdd(1413813813L + k, "1", e.type(), e.subtype(), e.fields());
+        }
+        out.add(Arrays.copyOf(w.buffer(), w.finish()));
       }
     }
     return out;

@@ -9,6 +9,7 @@ import io.epochal.format.Tags;
 import io.epochal.format.blob.BlobBatch;
 import io.epochal.format.blob.BlobEncoder;
 import io.epochal.format.blob.SealedBlob;
+import io.epochal.format.codec.DatagramStrings;
 import io.epochal.format.codec.EventDecoder;
 import io.epochal.format.datagram.DatagramReader;
 import java.time.Clock;
@@ -98,16 +99,20 @@ public final class EpochBatcher implements DatagramReader.Sink, DatagramReader.R
   }
 
   /**
-   * One event still encoded ({@code buf[off, off+len)}, a datagram record's event): validated and
+   * One event still encoded ({@code buf[off, off+len)}, a datagram record's event, whose strings may
+   * reference the v2 datagram's {@code strings}): validated and
    * transcoded into its batch. An invalid event throws, leaves nothing behind and counts nothing
    * here (the reader reports it to {@link #invalidEvent}); an expired one is validated all the same,
    * so that it is counted as invalid rather than expired, as when events arrived decoded.
    */
   @Override
-  public void record(Tags tags, byte[] buf, int off, int len) throws FormatException {
+  public void record(Tags tags, byte[] buf, int off, int len, DatagramStrings strings) throws FormatException {
     long now = clock.millis();
     if (expired(tags, now)) {
       validator.reset(buf, off, len);
+      if (strings != null) {
+        validator.useStrings(strings);
+      }
       validator.readEvent();
       if (validator.remaining() != 0) {
         throw new FormatException(
@@ -124,7 +129,7 @@ public final class EpochBatcher implements DatagramReader.Sink, DatagramReader.R
     try {
       // An invalid event throws FormatException: nothing was added, and a batch made for it is
       // dropped unregistered and uncounted.
-      o.batch.addEncoded(buf, off, len);
+      o.batch.addEncoded(buf, off, len, strings);
     } catch (IllegalArgumentException e) {
       commit(o, fresh, tags, now);
       unbatchable(tags, e);

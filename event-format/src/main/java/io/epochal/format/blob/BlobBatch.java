@@ -2,6 +2,7 @@ package io.epochal.format.blob;
 
 import io.epochal.format.FormatException;
 import io.epochal.format.Tags;
+import io.epochal.format.codec.DatagramStrings;
 import io.epochal.format.codec.EventDecoder;
 import io.epochal.format.codec.EventEncoder;
 import java.util.ArrayList;
@@ -93,10 +94,19 @@ public final class BlobBatch {
    *     is unchanged
    */
   public void addEncoded(byte[] buf, int off, int len) throws FormatException {
+    addEncoded(buf, off, len, null);
+  }
+
+  /**
+   * {@link #addEncoded(byte[], int, int)} for the event of a v2 datagram record, whose string items
+   * may reference {@code strings}, the datagram's string section (null: none allowed). The blob
+   * bytes are those {@link #add} gives for the event as {@link EventDecoder#useStrings} decodes it.
+   */
+  public void addEncoded(byte[] buf, int off, int len, DatagramStrings strings) throws FormatException {
     int before = events.position();
-    events.transcodeEvent(buf, off, len);
+    events.transcodeEvent(buf, off, len, strings);
     int size = events.position() - before;
-    if (size > encoder.maxBlobBytes() / 2 && !fitsAlone(buf, off, len)) {
+    if (size > encoder.maxBlobBytes() / 2 && !fitsAlone(buf, off, len, strings)) {
       events.unwriteLastEvent();
       throw new IllegalArgumentException(
           "event of " + size + " bytes does not fit in a blob of " + encoder.maxBlobBytes() + " bytes");
@@ -104,7 +114,7 @@ public final class BlobBatch {
     if (events.position() > BlobFormat.MAX_UNCOMPRESSED_BYTES) {
       events.unwriteLastEvent();
       sealOpenChunk();
-      addEncoded(buf, off, len);
+      addEncoded(buf, off, len, strings);
       return;
     }
     added();
@@ -191,10 +201,10 @@ public final class BlobBatch {
   }
 
   /** Whether the encoded event {@code buf[off, off+len)} (already validated) alone makes a blob within the limit. */
-  private boolean fitsAlone(byte[] buf, int off, int len) {
+  private boolean fitsAlone(byte[] buf, int off, int len, DatagramStrings strings) {
     EventEncoder alone = new EventEncoder(4096, -1, encoder.dedupeStrings());
     try {
-      alone.transcodeEvent(buf, off, len);
+      alone.transcodeEvent(buf, off, len, strings);
     } catch (FormatException e) {
       throw new IllegalStateException("an event that transcoded once failed the second time", e);
     }

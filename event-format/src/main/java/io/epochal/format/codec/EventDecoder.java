@@ -29,6 +29,8 @@ public final class EventDecoder extends EncodedWalk {
   private static final int MAX_KEY_IDS = 1 << 16;
 
   private final boolean allowReferences;
+  /** A v2 datagram's string section that references resolve against (literals are then not recorded), or null. */
+  private DatagramStrings shared;
   private String[] table = new String[64];
   private int tableSize;
   /** Table index of the string item read last, or -1 (a literal without references). */
@@ -59,9 +61,19 @@ public final class EventDecoder extends EncodedWalk {
     Arrays.fill(table, 0, tableSize, null);
     Arrays.fill(keyIdOf, 0, Math.min(tableSize, keyIdOf.length), 0);
     tableSize = 0;
+    shared = null;
     if (!keyIds.isEmpty()) {
       keyIds.clear();
     }
+  }
+
+  /**
+   * Resolves string references against {@code strings}, a v2 datagram's string section, until the
+   * next {@link #reset}: a reference names a section string, literals are read as they are and not
+   * recorded (so each record of the datagram decodes on its own). Call after {@link #reset}.
+   */
+  public void useStrings(DatagramStrings strings) {
+    this.shared = strings;
   }
 
   /** Starts reading another range of the same input, keeping the string table. */
@@ -267,6 +279,13 @@ public final class EventDecoder extends EncodedWalk {
     int h = length("string header");
     int n = h >>> 1;
     if ((h & 1) != 0) {
+      if (shared != null) {
+        if (n >= shared.size) {
+          throw new FormatException(Reason.BAD_REFERENCE, "reference to string " + n + " of " + shared.size);
+        }
+        lastIndex = -1;
+        return shared.string(n);
+      }
       if (!allowReferences) {
         throw new FormatException(Reason.BAD_REFERENCE, "string references are not allowed here");
       }
@@ -281,7 +300,7 @@ public final class EventDecoder extends EncodedWalk {
     }
     String s = n == 0 ? "" : new String(in, pos, n, StandardCharsets.UTF_8);
     pos += n;
-    if (allowReferences) {
+    if (allowReferences && shared == null) {
       if (tableSize == table.length) {
         table = Arrays.copyOf(table, tableSize * 2);
       }

@@ -40,6 +40,8 @@ public final class EventEncoder {
   private final EventOutput out;
   private final boolean dedupe;
   private final StringTable table;
+  /** A v2 datagram's string section that every string goes to (records then hold references), or null. */
+  private final DatagramStringsBuilder shared;
   private EventTranscoder transcoder;
   private int values;
   private int lastEventStart = -1;
@@ -55,6 +57,24 @@ public final class EventEncoder {
     this.out = new EventOutput(initialBytes, maxBytes);
     this.dedupe = dedupeStrings;
     this.table = dedupeStrings ? new StringTable() : null;
+    this.shared = null;
+  }
+
+  /**
+   * An encoder for v2 datagram records: every string (key, value, tag) is added to {@code strings},
+   * the datagram's string section, and written as a reference to it. {@link #reset()} does not
+   * clear the section (its owner, the datagram writer, does); a failed {@link #writeEvent} removes
+   * the strings it added.
+   *
+   * @param initialBytes initial buffer size
+   * @param maxBytes largest size the buffer may grow to ({@code -1}: no limit)
+   * @param strings the section the strings go to
+   */
+  public EventEncoder(int initialBytes, int maxBytes, DatagramStringsBuilder strings) {
+    this.out = new EventOutput(initialBytes, maxBytes);
+    this.dedupe = false;
+    this.table = null;
+    this.shared = strings;
   }
 
   /** Forgets the written bytes and the string table. */
@@ -102,6 +122,11 @@ public final class EventEncoder {
     return dedupe;
   }
 
+  /** Whether strings go to a datagram string section (v2 records) rather than being written here. */
+  public boolean sharesStrings() {
+    return shared != null;
+  }
+
   /**
    * Writes one event as a MAP value. On {@link IllegalArgumentException} or {@link
    * EventTooLargeException} nothing of the event remains: the write position is restored and the
@@ -112,7 +137,7 @@ public final class EventEncoder {
       throw new IllegalArgumentException("event must not be null");
     }
     int start = out.position();
-    int tableSize = table == null ? 0 : table.size();
+    int tableSize = table != null ? table.size() : shared != null ? shared.size() : 0;
     values = 0;
     lastEventStart = -1;
     try {
@@ -149,6 +174,20 @@ public final class EventEncoder {
    * @throws EventTooLargeException the event does not fit in the encoder's byte limit; nothing remains
    */
   public void transcodeEvent(byte[] buf, int off, int len) throws FormatException {
+    transcodeEvent(buf, off, len, null);
+  }
+
+  /**
+   * {@link #transcodeEvent(byte[], int, int)} for an event of a v2 datagram record, whose string
+   * items may be references to the datagram's string section {@code strings} (null: none allowed,
+   * as in v1). The bytes written are those of {@code writeEvent} on the event as {@link
+   * EventDecoder#useStrings} decodes it. Each section string is looked up in this encoder's table at
+   * most once per datagram: later references to it cost an array read.
+   */
+  public void transcodeEvent(byte[] buf, int off, int len, DatagramStrings strings) throws FormatException {
+    if (shared != null) {
+      throw new IllegalStateException("a datagram record encoder does not transcode");
+    }
     if (transcoder == null) {
       transcoder = new EventTranscoder(out, table);
     }
@@ -156,7 +195,7 @@ public final class EventEncoder {
     int tableSize = table == null ? 0 : table.size();
     lastEventStart = -1;
     try {
-      transcoder.event(buf, off, len);
+      transcoder.event(buf, off, len, strings);
       lastEventStart = start;
       lastTableSize = tableSize;
     } catch (FormatException e) {
@@ -176,6 +215,8 @@ public final class EventEncoder {
     if (table != null) {
       // Literals written by the failed event are gone; so must their table entries be.
       table.truncate(tableSize);
+    } else if (shared != null) {
+      shared.truncate(tableSize);
     }
   }
 
@@ -328,6 +369,10 @@ public final class EventEncoder {
 
   private void string(String s) {
     if (table == null) {
+      if (shared != null) {
+        out.writeVarInt((shared.indexOf(s) << 1) | 1, true);
+        return;
+      }
       out.writeLiteral(s);
       return;
     }

@@ -6,9 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * Copies one encoded event without string references (a datagram record's event, from an untrusted
- * sender) into an {@link EventEncoder}'s output, producing exactly the bytes {@code
- * writeEvent(new EventDecoder(false).readEvent())} would, without building the map or its strings.
+ * Copies one encoded event (a datagram record's event, from an untrusted sender; its strings are
+ * literals, or in a v2 datagram references to the datagram's {@link DatagramStrings}) into an
+ * {@link EventEncoder}'s output, producing exactly the bytes {@code writeEvent} of the decoded map
+ * would, without building the map or its strings.
  *
  * <p>The walk checks what {@link EventDecoder} checks, in the same order, and fails with the same
  * {@link Reason}. What the decode/encode round trip changes is re-encoded the same way here:
@@ -38,6 +39,21 @@ final class EventTranscoder extends EncodedWalk {
   /** By key entry: the entry of its STRING value. */
   private int[] valueOf = new int[256];
 
+  /*
+   * The current datagram's string section (v2 records), or null. memoEntry[i] is the table entry of
+   * section string i when memoStamp[i] == memoGen: each section string is looked up once per
+   * datagram, and every later reference to it is an array read. memoGen changes with the section
+   * (another datagram) and with the table's generation (entries removed), which is all that can
+   * make a memo wrong: entries are never renumbered otherwise.
+   */
+  private DatagramStrings shared;
+  private DatagramStrings memoOwner;
+  private long memoOwnerStamp;
+  private long memoTableGen = -1;
+  private long memoGen;
+  private int[] memoEntry = new int[0];
+  private long[] memoStamp = new long[0];
+
   private static final byte[] EMPTY = new byte[0];
 
   EventTranscoder(EventOutput out, StringTable table) {
@@ -46,8 +62,25 @@ final class EventTranscoder extends EncodedWalk {
     this.keys = table == null ? new StringTable() : null;
   }
 
-  /** Transcodes {@code buf[off, off+len)}, which must hold exactly one MAP value. */
-  void event(byte[] buf, int off, int len) throws FormatException {
+  /**
+   * Transcodes {@code buf[off, off+len)}, which must hold exactly one MAP value whose string items
+   * may reference {@code strings} (null: no references allowed).
+   */
+  void event(byte[] buf, int off, int len, DatagramStrings strings) throws FormatException {
+    shared = strings;
+    if (strings != null && table != null) {
+      if (strings != memoOwner || strings.stamp != memoOwnerStamp || table.generation() != memoTableGen) {
+        memoGen++;
+        memoOwner = strings;
+        memoOwnerStamp = strings.stamp;
+        memoTableGen = table.generation();
+      }
+      if (memoEntry.length < strings.size) {
+        int n = Math.max(strings.size, memoEntry.length * 2);
+        memoEntry = Arrays.copyOf(memoEntry, n);
+        memoStamp = Arrays.copyOf(memoStamp, n);
+      }
+    }
     in = buf;
     pos = off;
     limit = off + len;
@@ -67,6 +100,7 @@ final class EventTranscoder extends EncodedWalk {
       }
     } finally {
       in = EMPTY;
+      shared = null;
     }
   }
 
@@ -198,8 +232,8 @@ final class EventTranscoder extends EncodedWalk {
   }
 
   /**
-   * Copies one string item (a literal; references are not allowed in this input) as a literal or,
-   * when the table already holds its bytes, as a back-reference. Returns the string's identity for
+   * Copies one string item (a literal, or a reference to the datagram's string section when there
+   * is one) as a literal or, when the table already holds its bytes, as a back-reference. Returns the string's identity for
    * repeated-key checks: its table index ({@code -1} for values without de-duplication). {@code
    * guess} is the entry it probably is (checked first), or -1.
    */
@@ -207,7 +241,7 @@ final class EventTranscoder extends EncodedWalk {
     int h = length("string header");
     int n = h >>> 1;
     if ((h & 1) != 0) {
-      throw new FormatException(Reason.BAD_REFERENCE, "string references are not allowed here");
+      return sharedString(n, key, guess);
     }
     if (n > limit - pos) {
       throw new FormatException(Reason.BAD_LENGTH, "string of " + n + " bytes, " + (limit - pos) + " left");
@@ -229,7 +263,50 @@ final class EventTranscoder extends EncodedWalk {
       len = src.length;
       ha = ByteStrings.hashAndAscii(src, 0, len);
     }
-    int hash = (int) ha;
+    return put(key, src, off, len, (int) ha);
+  }
+
+  /**
+   * A reference to string {@code i} of the datagram's section: written as the table entry memoised
+   * for it in this datagram, or looked up (guess first) like a literal and memoised.
+   */
+  private int sharedString(int i, boolean key, int guess) throws FormatException {
+    DatagramStrings s = shared;
+    if (s == null) {
+      throw new FormatException(Reason.BAD_REFERENCE, "string references are not allowed here");
+    }
+    if (i >= s.size) {
+      throw new FormatException(Reason.BAD_REFERENCE, "reference to string " + i + " of " + s.size);
+    }
+    if (table == null) {
+      return put(key, s.data, s.offsets[i], s.lengths[i], s.hashes[i]);
+    }
+    if (memoStamp[i] == memoGen) {
+      int e = memoEntry[i];
+      out.writeVarInt((e << 1) | 1, true);
+      return e;
+    }
+    byte[] src = s.data;
+    int off = s.offsets[i];
+    int len = s.lengths[i];
+    int e;
+    if (guess >= 0 && table.holds(guess, src, off, len, out.getBuffer())) {
+      out.writeVarInt((guess << 1) | 1, true);
+      e = guess;
+    } else {
+      e = put(key, src, off, len, s.hashes[i]);
+    }
+    memoEntry[i] = e;
+    memoStamp[i] = memoGen;
+    return e;
+  }
+
+  /**
+   * Writes the well-formed UTF-8 string {@code src[off, off+len)} (hash {@code hash}) as a
+   * back-reference when the table holds it, else as a literal (added to the table). Returns its
+   * identity for repeated-key checks: its table index ({@code -1} for values without de-duplication).
+   */
+  private int put(boolean key, byte[] src, int off, int len, int hash) {
     StringTable t = table != null ? table : key ? keys : null;
     if (t == null) {
       out.writeLiteral(src, off, len);

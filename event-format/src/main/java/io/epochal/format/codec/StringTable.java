@@ -33,6 +33,8 @@ final class StringTable {
   /** Per entry: its full hash, to place it again when the table grows. */
   private int[] hashes = new int[256];
   private int size;
+  /** Incremented whenever entries are removed: memos of entry indexes are valid within one generation. */
+  private long generation;
   /** The empty slot where the last unsuccessful {@link #find} ended. */
   private int freeSlot = -1;
 
@@ -110,7 +112,13 @@ final class StringTable {
     }
     if (newSize < size) {
       size = newSize;
+      generation++;
     }
+  }
+
+  /** Changes whenever entries are removed ({@link #truncate}, {@link #clear}); never otherwise. */
+  long generation() {
+    return generation;
   }
 
   void clear() {

@@ -1,11 +1,14 @@
 package io.epochal.format.datagram;
 
-/** Constants of the datagram format v1 (docs/wire-format.md). */
+/** Constants of the datagram formats v1 and v2 (docs/wire-format.md). */
 public final class DatagramFormat {
   /** First two bytes of every datagram: ASCII {@code "ED"}. */
   public static final int MAGIC_0 = 'E';
   public static final int MAGIC_1 = 'D';
+  /** v1: records spell every string out (literals only). */
   public static final int VERSION = 1;
+  /** v2: a string section after the header; records name its strings by index. */
+  public static final int VERSION_2 = 2;
   /** magic (2) + version (1) + flags (1) + event count (u16 LE). */
   public static final int HEADER_BYTES = 6;
   /** CRC32C (u32 LE) of all preceding bytes. */

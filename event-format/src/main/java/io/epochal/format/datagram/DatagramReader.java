@@ -6,6 +6,7 @@ import static io.epochal.format.datagram.DatagramFormat.TRAILER_BYTES;
 import io.epochal.format.FormatException;
 import io.epochal.format.FormatException.Reason;
 import io.epochal.format.Tags;
+import io.epochal.format.codec.DatagramStrings;
 import io.epochal.format.codec.EventDecoder;
 import java.util.Arrays;
 import java.util.Map;
@@ -41,11 +42,13 @@ public final class DatagramReader {
     /**
      * One record with valid framing and tags: {@code buf[off, off+len)} is the rest of the record,
      * which must be exactly one MAP value (anything else is the sink's {@link FormatException}).
-     * The bytes are valid only during the call.
+     * In a v2 datagram its string items may reference {@code strings}, the datagram's string
+     * section; in v1 {@code strings} is null and references are invalid. The bytes and the section
+     * are valid only during the call.
      *
      * @throws FormatException the event is invalid; the sink must then have kept nothing of it
      */
-    void record(Tags tags, byte[] buf, int off, int len) throws FormatException;
+    void record(Tags tags, byte[] buf, int off, int len, DatagramStrings strings) throws FormatException;
 
     /** A record that is framed correctly but does not decode; the rest of the datagram goes on. */
     void invalidEvent(FormatException e);
@@ -58,6 +61,15 @@ public final class DatagramReader {
   private final byte[][] tagKeys = new byte[TAG_CACHE_SLOTS][];
   private final Tags[] tagValues = new Tags[TAG_CACHE_SLOTS];
   private final CRC32C crc = new CRC32C();
+  /** The string section of the datagram being read, when it is v2. */
+  private final DatagramStrings strings = new DatagramStrings();
+  private boolean v2;
+  /** v2: the tags of this datagram's records so far, by epoch and (per-datagram) tag string instances. */
+  private static final int DATAGRAM_TAGS = 8;
+  private final long[] seenEpochs = new long[DATAGRAM_TAGS];
+  private final String[][] seenStrings = new String[DATAGRAM_TAGS][3];
+  private final Tags[] seenTags = new Tags[DATAGRAM_TAGS];
+  private int seen;
   private int[] starts = new int[256];
   private int[] ends = new int[256];
 
@@ -70,6 +82,9 @@ public final class DatagramReader {
   public int read(byte[] buf, int off, int len, Sink sink) throws FormatException {
     int count = check(buf, off, len);
     decoder.reset(buf, off, len - TRAILER_BYTES);
+    if (v2) {
+      decoder.useStrings(strings);
+    }
     int delivered = 0;
     for (int i = 0; i < count; i++) {
       decoder.setRange(starts[i], ends[i]);
@@ -103,6 +118,9 @@ public final class DatagramReader {
   public int readRecords(byte[] buf, int off, int len, RecordSink sink) throws FormatException {
     int count = check(buf, off, len);
     decoder.reset(buf, off, len - TRAILER_BYTES);
+    if (v2) {
+      return readRecordsV2(count, buf, sink);
+    }
     int delivered = 0;
     for (int i = 0; i < count; i++) {
       int start = starts[i];
@@ -123,7 +141,52 @@ public final class DatagramReader {
             tagValues[slot] = tags;
           }
         }
-        sink.record(tags, buf, eventStart, end - eventStart);
+        sink.record(tags, buf, eventStart, end - eventStart, null);
+      } catch (FormatException e) {
+        sink.invalidEvent(e);
+        continue;
+      }
+      delivered++;
+    }
+    return delivered;
+  }
+
+  /**
+   * {@link #readRecords} of a v2 datagram: tag strings are (mostly) references to the section, so
+   * the same tags are the same string instances within the datagram, and a record whose tags repeat
+   * an earlier record's costs four comparisons.
+   */
+  private int readRecordsV2(int count, byte[] buf, RecordSink sink) {
+    decoder.useStrings(strings);
+    seen = 0;
+    int delivered = 0;
+    for (int i = 0; i < count; i++) {
+      int end = ends[i];
+      try {
+        decoder.setRange(starts[i], end);
+        long epoch = decoder.readVarLong();
+        String dc = decoder.readString();
+        String type = decoder.readString();
+        String subtype = decoder.readString();
+        Tags tags = null;
+        for (int k = 0; k < seen; k++) {
+          String[] t = seenStrings[k];
+          if (seenEpochs[k] == epoch && t[0] == dc && t[1] == type && t[2] == subtype) {
+            tags = seenTags[k];
+            break;
+          }
+        }
+        if (tags == null) {
+          tags = Tags.checked(epoch, dc, type, subtype);
+          int k = seen < DATAGRAM_TAGS ? seen++ : i % DATAGRAM_TAGS;
+          seenEpochs[k] = epoch;
+          seenStrings[k][0] = dc;
+          seenStrings[k][1] = type;
+          seenStrings[k][2] = subtype;
+          seenTags[k] = tags;
+        }
+        int eventStart = decoder.position();
+        sink.record(tags, buf, eventStart, end - eventStart, strings);
       } catch (FormatException e) {
         sink.invalidEvent(e);
         continue;
@@ -184,7 +247,10 @@ public final class DatagramReader {
     return (h ^ (h >>> 16)) & (TAG_CACHE_SLOTS - 1);
   }
 
-  /** Checks the header, checksum and framing; returns the record count ({@link #starts}, {@link #ends} filled). */
+  /**
+   * Checks the header, checksum, string section (v2) and framing; returns the record count ({@link
+   * #starts}, {@link #ends} filled).
+   */
   private int check(byte[] buf, int off, int len) throws FormatException {
     if (len < HEADER_BYTES + TRAILER_BYTES) {
       throw new FormatException(Reason.TRUNCATED, "datagram of " + len + " bytes is shorter than its header");
@@ -193,7 +259,7 @@ public final class DatagramReader {
       throw new FormatException(Reason.BAD_MAGIC, "not an Epochal datagram (bad magic)");
     }
     int version = buf[off + 2] & 0xFF;
-    if (version != DatagramFormat.VERSION) {
+    if (version != DatagramFormat.VERSION && version != DatagramFormat.VERSION_2) {
       throw new FormatException(Reason.BAD_VERSION, "datagram version " + version + " is not supported");
     }
     if (buf[off + 3] != 0) {
@@ -214,7 +280,12 @@ public final class DatagramReader {
     if (count == 0) {
       throw new FormatException(Reason.COUNT_MISMATCH, "datagram holds no events");
     }
-    frame(buf, off + HEADER_BYTES, end, count);
+    v2 = version == DatagramFormat.VERSION_2;
+    int p = off + HEADER_BYTES;
+    if (v2) {
+      p = strings.parse(buf, p, end);
+    }
+    frame(buf, p, end, count);
     return count;
   }
 

@@ -7,11 +7,13 @@ import io.epochal.format.FormatException;
 import io.epochal.format.FuzzTest;
 import io.epochal.format.Tags;
 import io.epochal.format.TestEvents;
+import io.epochal.format.codec.DatagramStrings;
 import io.epochal.format.codec.EventDecoder;
 import io.epochal.format.codec.EventEncoder;
 import io.epochal.format.datagram.DatagramBuilder;
 import io.epochal.format.datagram.DatagramFormat;
 import io.epochal.format.datagram.DatagramReader;
+import io.epochal.format.datagram.DatagramWriter;
 import io.epochal.format.datagram.EventRecords;
 import io.epochal.format.reference.ReferenceEvents;
 import java.util.ArrayList;
@@ -95,6 +97,84 @@ class BlobTranscodeTest {
         assertThat(TestEvents.deepEquals(back.get(i), events.get(i))).as("event %d", i).isTrue();
       }
     }
+  }
+
+  /** Every record of the datagrams, transcoded into one batch per tags; the sealed blobs in tag order. */
+  private static List<SealedBlob> transcodeAll(BlobEncoder encoder, List<byte[]> datagrams) throws FormatException {
+    Map<Tags, BlobBatch> batches = new java.util.TreeMap<>(java.util.Comparator.comparing(Tags::toString));
+    DatagramReader reader = new DatagramReader();
+    DatagramReader.RecordSink sink = new DatagramReader.RecordSink() {
+      @Override
+      public void record(Tags tags, byte[] buf, int off, int len, DatagramStrings strings) throws FormatException {
+        batches.computeIfAbsent(tags, encoder::newBatch).addEncoded(buf, off, len, strings);
+      }
+
+      @Override
+      public void invalidEvent(FormatException e) {
+        throw new AssertionError(e);
+      }
+    };
+    for (byte[] d : datagrams) {
+      reader.readRecords(d, 0, d.length, sink);
+    }
+    List<SealedBlob> out = new ArrayList<>();
+    for (BlobBatch b : batches.values()) {
+      out.addAll(b.seal());
+    }
+    return out;
+  }
+
+  /** The events as datagrams of {@code capacity} bytes in {@code version}, as the emitter packs them. */
+  private static List<byte[]> datagrams(List<ReferenceEvents.Event> events, int capacity, int version) {
+    List<byte[]> out = new ArrayList<>();
+    DatagramWriter w = new DatagramWriter(capacity, version);
+    for (ReferenceEvents.Event e : events) {
+      if (!w.tryAdd(1413813813L, "1", e.type(), e.subtype(), e.fields())) {
+        if (!w.isEmpty()) {
+          out.add(Arrays.copyOf(w.buffer(), w.finish()));
+          w.clear();
+        }
+        if (!w.tryAdd(1413813813L, "1", e.type(), e.subtype(), e.fields())) {
+          // Larger than the budget: alone, as the emitter sends it.
+          DatagramWriter alone = new DatagramWriter(DatagramFormat.MAX_DATAGRAM_BYTES, version);
+          assertThat(alone.tryAdd(1413813813L, "1", e.type(), e.subtype(), e.fields())).isTrue();
+          out.add(Arrays.copyOf(alone.buffer(), alone.finish()));
+        }
+      }
+    }
+    if (!w.isEmpty()) {
+      out.add(Arrays.copyOf(w.buffer(), w.finish()));
+    }
+    return out;
+  }
+
+  @Property(tries = 20)
+  void v1AndV2DatagramsOfTheSameEventsGiveByteIdenticalBlobs(
+      @ForAll @IntRange(min = 1, max = 2000) int n,
+      @ForAll @IntRange(min = 600, max = 16_000) int capacity,
+      @ForAll boolean dedupe,
+      @ForAll long seed)
+      throws FormatException {
+    List<ReferenceEvents.Event> events = new ReferenceEvents(seed).next(n);
+    List<byte[]> v1 = datagrams(events, capacity, DatagramFormat.VERSION);
+    List<byte[]> v2 = datagrams(events, capacity, DatagramFormat.VERSION_2);
+    BlobEncoder.Builder config = BlobEncoder.builder().producerId("a7").dedupeStrings(dedupe).maxBlobBytes(60_000);
+    List<SealedBlob> fromV1;
+    List<SealedBlob> fromV2;
+    List<SealedBlob> fromMaps = new ArrayList<>();
+    try (BlobEncoder a = config.build(); BlobEncoder b = config.build(); BlobEncoder c = config.build()) {
+      fromV1 = transcodeAll(a, v1);
+      fromV2 = transcodeAll(b, v2);
+      Map<Tags, BlobBatch> batches = new java.util.TreeMap<>(java.util.Comparator.comparing(Tags::toString));
+      for (ReferenceEvents.Event e : events) {
+        batches.computeIfAbsent(new Tags(1413813813L, "1", e.type(), e.subtype()), c::newBatch).add(e.fields());
+      }
+      for (BlobBatch batch : batches.values()) {
+        fromMaps.addAll(batch.seal());
+      }
+    }
+    assertSame(fromMaps, fromV1);
+    assertSame(fromMaps, fromV2);
   }
 
   @Property(tries = 15)
@@ -220,8 +300,8 @@ class BlobTranscodeTest {
     }
 
     @Override
-    public void record(Tags tags, byte[] buf, int off, int len) throws FormatException {
-      blob.transcodeEvent(buf, off, len);
+    public void record(Tags tags, byte[] buf, int off, int len, DatagramStrings strings) throws FormatException {
+      blob.transcodeEvent(buf, off, len, strings);
       lines.add(tags.toString());
     }
 
@@ -247,6 +327,14 @@ class BlobTranscodeTest {
           }
         }
         seeds.add(Arrays.copyOf(b.buffer(), b.finish()));
+        DatagramWriter w = new DatagramWriter(size, DatagramFormat.VERSION_2);
+        while (true) {
+          ReferenceEvents.Event e = gen.next();
+          if (!w.tryAdd(1413813813L + k, "1", e.type(), e.subtype(), e.fields())) {
+            break;
+          }
+        }
+        seeds.add(Arrays.copyOf(w.buffer(), w.finish()));
       }
     }
     DatagramReader oldReader = new DatagramReader();

@@ -116,6 +116,161 @@ class DatagramTest {
     assertReason(java.util.Arrays.copyOf(good, 5), FormatException.Reason.TRUNCATED);
   }
 
+  @Property(tries = 300)
+  void writerPacksAndReadsBackInBothVersions(
+      @ForAll("batches") List<Map<String, Object>> events, @ForAll boolean v2) throws FormatException {
+    DatagramWriter w = new DatagramWriter(DatagramFormat.MAX_DATAGRAM_BYTES, v2 ? DatagramFormat.VERSION_2 : DatagramFormat.VERSION);
+    List<Tags> tags = new ArrayList<>();
+    for (Map<String, Object> e : events) {
+      Tags t = new Tags(1000 + tags.size(), "dc1", "WEB", tags.size() % 2 == 0 ? "" : "app");
+      if (!w.tryAdd(t.epoch(), t.dc(), t.type(), t.subtype(), e)) {
+        break;
+      }
+      tags.add(t);
+    }
+    int len = w.finish();
+    assertThat(len).isEqualTo(w.size()).isLessThanOrEqualTo(DatagramFormat.MAX_DATAGRAM_BYTES);
+    assertThat(w.buffer()[2]).isEqualTo((byte) w.version());
+    Collect c = new Collect();
+    assertThat(new DatagramReader().read(w.buffer(), 0, len, c)).isEqualTo(tags.size());
+    assertThat(c.invalid).isEmpty();
+    for (int i = 0; i < tags.size(); i++) {
+      assertThat(c.events.get(i).tags()).isEqualTo(tags.get(i));
+      assertThat(TestEvents.deepEquals(c.events.get(i).event(), events.get(i))).isTrue();
+    }
+  }
+
+  @Test
+  void v1WriterGivesTheBuildersBytes() {
+    EventEncoder enc = new EventEncoder(256, 60_000, false);
+    DatagramBuilder b = new DatagramBuilder(1400);
+    DatagramWriter w = new DatagramWriter(1400, DatagramFormat.VERSION);
+    for (int n = 0; ; n++) {
+      Map<String, Object> e = Map.of("i", n, "pad", "x".repeat(40));
+      EventRecords.encode(enc, 1, "1", "WEB", "", e);
+      boolean added = b.tryAdd(enc.buffer(), 0, enc.position());
+      assertThat(w.tryAdd(1, "1", "WEB", "", e)).isEqualTo(added);
+      if (!added) {
+        break;
+      }
+    }
+    int len = b.finish();
+    assertThat(java.util.Arrays.copyOf(w.buffer(), w.finish())).isEqualTo(java.util.Arrays.copyOf(b.buffer(), len));
+  }
+
+  @Test
+  void v2BudgetIsRespectedAndARecordThatDoesNotFitLeavesNoStringsBehind() throws FormatException {
+    DatagramWriter w = new DatagramWriter(1400, DatagramFormat.VERSION_2);
+    int n = 0;
+    while (w.tryAdd(1, "1", "WEB", "", Map.of("i", n, "pad", "x".repeat(40), "u" + n, "unique-" + n))) {
+      n++;
+    }
+    int before = w.size();
+    assertThat(w.tryAdd(1, "1", "WEB", "", Map.of("big", "y".repeat(2000)))).isFalse();
+    assertThat(w.size()).isEqualTo(before);
+    assertThat(n).isGreaterThan(10);
+    int len = w.finish();
+    assertThat(len).isLessThanOrEqualTo(1400);
+    Collect c = new Collect();
+    assertThat(new DatagramReader().read(w.buffer(), 0, len, c)).isEqualTo(n);
+    assertThat(c.events.get(n - 1).event()).containsEntry("u" + (n - 1), "unique-" + (n - 1));
+  }
+
+  @Test
+  void v2CarriesTheReferenceMixInFewerBytes() {
+    var gen = new io.epochal.format.reference.ReferenceEvents(3);
+    long[] bytes = new long[2];
+    int[] datagrams = new int[2];
+    for (int v = 0; v < 2; v++) {
+      DatagramWriter w = new DatagramWriter(8192, v == 0 ? DatagramFormat.VERSION : DatagramFormat.VERSION_2);
+      gen = new io.epochal.format.reference.ReferenceEvents(3);
+      for (int i = 0; i < 5000; i++) {
+        var e = gen.next();
+        if (!w.tryAdd(1, "1", e.type(), e.subtype(), e.fields())) {
+          bytes[v] += w.finish();
+          datagrams[v]++;
+          w.clear();
+          assertThat(w.tryAdd(1, "1", e.type(), e.subtype(), e.fields())).isTrue();
+        }
+      }
+    }
+    // Keys and repeated values travel once per datagram: well under two thirds of v1.
+    assertThat(bytes[1] * 3).isLessThan(bytes[0] * 2);
+    assertThat(datagrams[1] * 3).isLessThan(datagrams[0] * 2);
+  }
+
+  @Test
+  void v2AnInvalidRecordDoesNotSpoilItsNeighbours() throws FormatException {
+    DatagramWriter w = new DatagramWriter(8192, DatagramFormat.VERSION_2);
+    w.tryAdd(1, "1", "WEB", "", Map.of("n", 1, "s", "shared"));
+    // A producer that does not validate tags: type "W:B".
+    w.tryAdd(1, "1", "W:B", "", Map.of("n", 2, "s", "shared"));
+    w.tryAdd(1, "1", "WEB", "", Map.of("n", 3, "s", "shared"));
+    Collect c = new Collect();
+    int len = w.finish();
+    assertThat(new DatagramReader().read(w.buffer(), 0, len, c)).isEqualTo(2);
+    assertThat(c.events).extracting(g -> g.event().get("n")).containsExactly(1L, 3L);
+    assertThat(c.events).extracting(g -> g.event().get("s")).containsExactly("shared", "shared");
+    assertThat(c.invalid).singleElement().extracting(FormatException::reason).isEqualTo(FormatException.Reason.INVALID_TAG);
+  }
+
+  /** A v2 datagram from hand-written parts: section strings (as raw item bytes), then records. */
+  private static byte[] v2(int count, byte[] section, byte[]... records) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.write('E');
+    out.write('D');
+    out.write(2);
+    out.write(0);
+    out.write(count);
+    out.write(count >>> 8);
+    out.writeBytes(section);
+    for (byte[] r : records) {
+      out.write(r.length);
+      out.writeBytes(r);
+    }
+    out.writeBytes(new byte[4]);
+    return withCrc(out.toByteArray());
+  }
+
+  private static byte[] bytes(int... b) {
+    byte[] out = new byte[b.length];
+    for (int i = 0; i < b.length; i++) {
+      out[i] = (byte) b[i];
+    }
+    return out;
+  }
+
+  @Test
+  void v2SectionAndReferenceProblemsHaveTheirReasons() throws FormatException {
+    // Section: "1", "WEB", "k"; record: epoch 1, refs 0 1, literal "" , event {ref 2: LONG 5}.
+    byte[] section = bytes(3, 2, '1', 6, 'W', 'E', 'B', 2, 'k');
+    byte[] record = bytes(1, 1, 3, 0, 8, 1, 5, 3, 10);
+    Collect ok = new Collect();
+    assertThat(new DatagramReader().read(v2(1, section, record), 0, v2(1, section, record).length, ok)).isEqualTo(1);
+    assertThat(ok.events.get(0).tags()).isEqualTo(new Tags(1, "1", "WEB", ""));
+    assertThat(ok.events.get(0).event()).containsExactly(Map.entry("k", 5L));
+    // A section entry that is a reference; a count larger than the bytes; a length past the end.
+    assertReason(v2(1, bytes(1, 1), record), FormatException.Reason.BAD_REFERENCE);
+    assertReason(v2(1, bytes(100, 2, 'a'), record), FormatException.Reason.BAD_LENGTH);
+    assertReason(v2(1, bytes(1, 40, 'a'), record), FormatException.Reason.BAD_LENGTH);
+    // A record referencing string 3 of 3 is invalid on its own; its neighbour is delivered.
+    byte[] bad = bytes(1, 1, 3, 0, 8, 1, 7, 3, 10);
+    Collect c = new Collect();
+    byte[] d = v2(2, section, bad, record);
+    assertThat(new DatagramReader().read(d, 0, d.length, c)).isEqualTo(1);
+    assertThat(c.invalid).singleElement().extracting(FormatException::reason).isEqualTo(FormatException.Reason.BAD_REFERENCE);
+  }
+
+  @Test
+  void v2MalformedUtf8InTheSectionDecodesAsInALiteral() throws FormatException {
+    byte[] section = bytes(4, 2, '1', 6, 'W', 'E', 'B', 2, 'k', 4, 0xC3, 0x28);
+    byte[] record = bytes(1, 1, 3, 0, 8, 1, 5, 5, 7);
+    byte[] d = v2(1, section, record);
+    Collect c = new Collect();
+    assertThat(new DatagramReader().read(d, 0, d.length, c)).isEqualTo(1);
+    assertThat(c.events.get(0).event()).containsEntry("k", new String(bytes(0xC3, 0x28), java.nio.charset.StandardCharsets.UTF_8));
+  }
+
   private static byte[] mutate(byte[] b, int i, int v) {
     byte[] c = b.clone();
     c[i] = (byte) v;
