@@ -19,6 +19,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -33,7 +34,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * that path (they still compete for the CPU, so keep the machine otherwise idle).
  *
  * <ul>
- *   <li>{@link #emit}: one caller thread; {@link #emitTwoThreads}: two caller threads sharing one
+ *   <li>{@link #emit}: one caller thread, for each datagram {@code version}; {@link #emitTwoThreads}: two caller threads sharing one
  *       emitter (lock contention on the open datagram);
  *   <li>{@link #baselineJsonUdp} (the baseline): a naive JSON-over-UDP emitter on the caller thread,
  *       Jackson {@code writeValueAsBytes} of the event and one blocking {@code write} of a datagram
@@ -77,6 +78,10 @@ public class EmitBenchmark {
   /** A receiver and an emitter pointed at it, shared by all caller threads of a trial. */
   @State(Scope.Benchmark)
   public static class Emitter {
+    /** Datagram format the emitter writes: 2 (string section, the default) or 1 (every string spelled out). */
+    @Param({"2", "1"})
+    int version;
+
     UdpSink sink;
     EventEmitter emitter;
 
@@ -89,6 +94,7 @@ public class EmitBenchmark {
               .dc(BenchmarkData.DC)
               .type("WEB")
               .subtype("app")
+              .datagramVersion(version)
               .build();
     }
 

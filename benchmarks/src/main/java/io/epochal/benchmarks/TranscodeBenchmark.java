@@ -10,6 +10,7 @@ import io.epochal.format.codec.EventEncoder;
 import io.epochal.format.datagram.DatagramBuilder;
 import io.epochal.format.datagram.DatagramFormat;
 import io.epochal.format.datagram.DatagramReader;
+import io.epochal.format.datagram.DatagramWriter;
 import io.epochal.format.datagram.EventRecords;
 import io.epochal.format.reference.ReferenceEvents;
 import java.lang.management.ManagementFactory;
@@ -152,22 +153,30 @@ public class TranscodeBenchmark {
     }
   }
 
-  /** The reference mix of one second as datagrams of at most {@code datagramBytes}, as the emitter packs them. */
+  /** The reference mix of one second as v1 datagrams of at most {@code datagramBytes}, as the emitter packs them. */
   static List<byte[]> datagrams(int datagramBytes) {
-    EventEncoder enc = new EventEncoder(1024, DatagramFormat.MAX_DATAGRAM_BYTES - 13, false);
-    DatagramBuilder builder = new DatagramBuilder(datagramBytes);
+    return datagrams(datagramBytes, DatagramFormat.VERSION);
+  }
+
+  /** The reference mix of one second as datagrams of {@code version} and at most {@code datagramBytes}, as the emitter packs them. */
+  static List<byte[]> datagrams(int datagramBytes, int version) {
+    return datagrams(datagramBytes, version, BenchmarkData.MIX_EVENTS);
+  }
+
+  /** {@code events} events of the reference mix as datagrams of {@code version} and at most {@code datagramBytes}. */
+  static List<byte[]> datagrams(int datagramBytes, int version, int events) {
+    DatagramWriter w = new DatagramWriter(datagramBytes, version);
     List<byte[]> out = new ArrayList<>();
-    for (ReferenceEvents.Event e : new ReferenceEvents(BenchmarkData.SEED).next(BenchmarkData.MIX_EVENTS)) {
-      EventRecords.encode(enc, BenchmarkData.EPOCH, BenchmarkData.DC, e.type(), e.subtype(), e.fields());
-      if (!builder.tryAdd(enc.buffer(), 0, enc.position())) {
-        out.add(Arrays.copyOf(builder.buffer(), builder.finish()));
-        builder.clear();
-        if (!builder.tryAdd(enc.buffer(), 0, enc.position())) {
+    for (ReferenceEvents.Event e : new ReferenceEvents(BenchmarkData.SEED).next(events)) {
+      if (!w.tryAdd(BenchmarkData.EPOCH, BenchmarkData.DC, e.type(), e.subtype(), e.fields())) {
+        out.add(Arrays.copyOf(w.buffer(), w.finish()));
+        w.clear();
+        if (!w.tryAdd(BenchmarkData.EPOCH, BenchmarkData.DC, e.type(), e.subtype(), e.fields())) {
           throw new IllegalStateException("a reference event does not fit in a datagram");
         }
       }
     }
-    out.add(Arrays.copyOf(builder.buffer(), builder.finish()));
+    out.add(Arrays.copyOf(w.buffer(), w.finish()));
     return out;
   }
 

@@ -58,6 +58,10 @@ final class EmitCommand implements Callable<Integer> {
   @Option(names = "--subtype", defaultValue = "", description = "Event subtype tag (default: empty).")
   String subtype;
 
+  @Option(names = "--datagram-version", defaultValue = "2",
+      description = "Datagram format, 2 or 1 (for aggregators older than v2) (default: ${DEFAULT-VALUE}).")
+  int datagramVersion;
+
   @Option(names = {"-f", "--file"}, description = "Read JSON lines from FILE ('-' for standard input).")
   String file;
 
@@ -78,7 +82,8 @@ final class EmitCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     EventEmitter emitter;
     try {
-      emitter = EventEmitter.builder().aggregator(target).dc(dc).type(type).subtype(subtype).build();
+      emitter = EventEmitter.builder().aggregator(target).dc(dc).type(type).subtype(subtype)
+          .datagramVersion(datagramVersion).build();
     } catch (IllegalArgumentException e) {
       throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
     }

@@ -48,7 +48,8 @@ import java.util.stream.Stream;
  * record the aggregator with JFR (profile settings); {@code --keep-going} do not stop at the first
  * lossy step; {@code --work-dir} logs and spool [a temp dir]; {@code --keep-spool}; {@code --seed}
  * [42]; {@code --poll-ms} spool watcher poll [10]; {@code --settle-timeout} s [120];
- * {@code --datagram-bytes} [8192] and {@code --max-buffered} [1024] of the emitters.
+ * {@code --datagram-bytes} [8192], {@code --datagram-version} [2] and {@code --max-buffered} [1024]
+ * of the emitters.
  *
  * <p>It starts {@code epochal aggregator} from {@code --jar} (default
  * {@code epochal-cli/target/epochal.jar}) in a child JVM on free ports with a temporary spool, then
@@ -70,7 +71,7 @@ import java.util.stream.Stream;
 public final class AggregatorLoad {
   private static final List<String> OPTIONS = List.of("jar", "rates", "seconds", "emitters", "sockets", "heap",
       "set", "jvm-opt", "jfr", "work-dir", "keep-spool", "keep-going", "warmup", "seed", "poll-ms", "grace",
-      "settle-timeout", "datagram-bytes", "max-buffered", "emitter-heap", "warmup-rate");
+      "settle-timeout", "datagram-bytes", "datagram-version", "max-buffered", "emitter-heap", "warmup-rate");
   private static final PrintStream log = System.err;
 
   private final Args args;
@@ -209,6 +210,7 @@ public final class AggregatorLoad {
           "--rate", String.valueOf(r), "--seconds", String.valueOf(seconds),
           "--seed", String.valueOf(args.getLong("seed", 42) + 1000L * index + i), "--start-at", String.valueOf(startAt),
           "--sockets", args.get("sockets", "1"), "--datagram-bytes", args.get("datagram-bytes", "8192"),
+          "--datagram-version", args.get("datagram-version", "2"),
           "--max-buffered", args.get("max-buffered", "1024")));
       procs.add(children.start(new ProcessBuilder(cmd).redirectOutput(out.toFile())
           .redirectError(work.resolve("emitter-" + index + "-" + i + ".err").toFile())));

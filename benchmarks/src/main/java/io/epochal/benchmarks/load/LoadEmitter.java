@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.epochal.benchmarks.load.LoadEmitter \
  *     --port 5140 --rate 100000 --seconds 60 [--host 127.0.0.1] [--seed 42] [--pool 50000] \
- *     [--start-at EPOCH_MILLIS] [--datagram-bytes 8192] [--max-buffered 1024] [--sockets 1]
+ *     [--start-at EPOCH_MILLIS] [--datagram-bytes 8192] [--datagram-version 2] [--max-buffered 1024] [--sockets 1]
  * </pre>
  *
  * <p>Events come from a pool of {@code --pool} pre-generated events ({@code ReferenceEvents(seed)})
@@ -41,7 +41,7 @@ public final class LoadEmitter {
 
   public static void main(String[] argv) throws Exception {
     Args args = new Args(argv, List.of("stamp"));
-    args.allowOnly(List.of("host", "port", "rate", "seconds", "seed", "pool", "start-at", "datagram-bytes",
+    args.allowOnly(List.of("host", "port", "rate", "seconds", "seed", "pool", "start-at", "datagram-bytes", "datagram-version",
         "max-buffered", "sockets", "linger-ms", "stamp"));
     String host = args.get("host", "127.0.0.1");
     int port = args.getInt("port", 5140);
@@ -75,6 +75,7 @@ public final class LoadEmitter {
 
     EventEmitter.Builder b = EventEmitter.builder().dc("1").type("WEB")
         .datagramBytes(args.getInt("datagram-bytes", 8192))
+        .datagramVersion(args.getInt("datagram-version", 2))
         .maxBufferedDatagrams(args.getInt("max-buffered", 1024))
         .linger(Duration.ofMillis(args.getLong("linger-ms", 5)));
     for (int i = 0; i < sockets; i++) {
