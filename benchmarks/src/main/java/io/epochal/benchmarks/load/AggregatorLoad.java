@@ -45,7 +45,8 @@ import java.util.stream.Stream;
  * {@code --sockets N} source sockets per emitter [1]; {@code --set key=value} aggregator setting
  * ({@code epochal.aggregator.} is prepended), repeatable; {@code --grace} [2s]; {@code --heap}
  * aggregator -Xmx [1g]; {@code --jvm-opt} extra aggregator JVM option, repeatable; {@code --jfr FILE}
- * record the aggregator with JFR (profile settings); {@code --keep-going} do not stop at the first
+ * record the aggregator with JFR (profile settings); {@code --pin} the aggregator on CPU 0 and the
+ * emitters on CPU 1 (taskset; needs 2 CPUs); {@code --keep-going} do not stop at the first
  * lossy step; {@code --work-dir} logs and spool [a temp dir]; {@code --keep-spool}; {@code --seed}
  * [42]; {@code --poll-ms} spool watcher poll [10]; {@code --settle-timeout} s [120];
  * {@code --datagram-bytes} [8192], {@code --datagram-version} [2] and {@code --max-buffered} [1024]
@@ -70,7 +71,7 @@ import java.util.stream.Stream;
  */
 public final class AggregatorLoad {
   private static final List<String> OPTIONS = List.of("jar", "rates", "seconds", "emitters", "sockets", "heap",
-      "set", "jvm-opt", "jfr", "work-dir", "keep-spool", "keep-going", "warmup", "seed", "poll-ms", "grace",
+      "set", "jvm-opt", "jfr", "pin", "work-dir", "keep-spool", "keep-going", "warmup", "seed", "poll-ms", "grace",
       "settle-timeout", "datagram-bytes", "datagram-version", "max-buffered", "emitter-heap", "warmup-rate");
   private static final PrintStream log = System.err;
 
@@ -82,6 +83,8 @@ public final class AggregatorLoad {
   private AggregatorChild aggregator;
   private SpoolWatcher watcher;
   private int stepIndex;
+  /** {@code --pin}: the aggregator on CPU 0, the emitters on CPU 1 (taskset). */
+  private final boolean pin;
 
   /** Counters at one instant. */
   private record Snapshot(long atMillis, Map<String, Double> metrics, Map<String, Long> snmp, ProcStats.SocketStats socket,
@@ -110,10 +113,11 @@ public final class AggregatorLoad {
     this.work = work;
     this.graceMillis = parseMillis(args.get("grace", "2s"));
     this.emitters = args.getInt("emitters", 1);
+    this.pin = args.flag("pin");
   }
 
   public static void main(String[] argv) throws Exception {
-    Args args = new Args(argv, List.of("keep-spool", "keep-going"));
+    Args args = new Args(argv, List.of("keep-spool", "keep-going", "pin"));
     args.allowOnly(OPTIONS);
     Path work = args.get("work-dir", null) != null ? Path.of(args.get("work-dir", null))
         : Files.createTempDirectory("aggregator-load");
@@ -156,6 +160,18 @@ public final class AggregatorLoad {
 
     Path spoolDir = work.resolve("spool");
     aggregator = AggregatorChild.start(jar, spoolDir, work.resolve("aggregator.err"), jvm, settings, children);
+    if (pin) {
+      // Every thread of the aggregator on CPU 0 (threads it starts later inherit the mask); the
+      // emitters on CPU 1: as on separate machines, they no longer push each other's working sets
+      // out of the per-core caches, which made CPU time per event swing by a quarter run to run.
+      Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", "0", String.valueOf(aggregator.pid()))
+          .redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException("taskset failed: " + out);
+      }
+      log.printf("pinned: aggregator to CPU 0, emitters to CPU 1%n");
+    }
     log.printf("harness: %s%n", String.join(" ", argv));
     log.printf("aggregator pid %d: udp port %d, admin %s, spool %s%n  %s%n", aggregator.pid(), aggregator.udpPort,
         aggregator.admin, spoolDir, String.join(" ", aggregator.command));
@@ -204,7 +220,8 @@ public final class AggregatorLoad {
     for (int i = 0; i < emitters; i++) {
       long r = rate / emitters + (i == 0 ? rate % emitters : 0);
       Path out = work.resolve("emitter-" + index + "-" + i + ".out");
-      List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      List<String> cmd = new ArrayList<>(pin ? List.of("taskset", "-c", "1") : List.of());
+      cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-Xms256m", "-Xmx" + args.get("emitter-heap", "1g"), "-cp", System.getProperty("java.class.path"),
           LoadEmitter.class.getName(), "--host", "127.0.0.1", "--port", String.valueOf(aggregator.udpPort),
           "--rate", String.valueOf(r), "--seconds", String.valueOf(seconds),
