@@ -16,6 +16,8 @@ import io.epochal.format.blob.BlobReader;
 import io.epochal.format.blob.SealedBlob;
 import io.epochal.format.codec.EventEncoder;
 import io.epochal.format.datagram.DatagramBuilder;
+import io.epochal.format.datagram.DatagramFormat;
+import io.epochal.format.datagram.DatagramWriter;
 import io.epochal.format.datagram.EventRecords;
 import io.epochal.format.reference.ReferenceEvents;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -152,7 +154,6 @@ class UdpReceiverTest {
   void malformedDatagramsAreCountedAndDoNotDisturbValidOnes() throws Exception {
     UdpReceiver r = start(1);
     SplittableRandom random = new SplittableRandom(9);
-    EventEncoder enc = new EventEncoder(256, 60_000, false);
     int valid = 0;
     int garbage = 0;
     try (DatagramSocket s = new DatagramSocket()) {
@@ -168,21 +169,14 @@ class UdpReceiverTest {
           }
           garbage++;
         } else if (i % 3 == 1 && i % 7 == 0) {
-          // A valid datagram with one bit flipped: the checksum rejects it whole.
-          DatagramBuilder b = new DatagramBuilder(8192);
-          EventRecords.encode(enc, E, "1", "WEB", "", Map.of("i", (long) -i));
-          b.tryAdd(enc.buffer(), 0, enc.position());
-          int len = b.finish();
-          d = java.util.Arrays.copyOf(b.buffer(), len);
+          // A valid datagram (v1 or v2) with one bit flipped: the checksum rejects it whole.
+          d = datagram(i % 2 == 0 ? DatagramFormat.VERSION : DatagramFormat.VERSION_2, -i);
+          int len = d.length;
           int bit = random.nextInt(len * 8);
           d[bit / 8] ^= (byte) (1 << (bit % 8));
           garbage++;
         } else {
-          DatagramBuilder b = new DatagramBuilder(8192);
-          EventRecords.encode(enc, E, "1", "WEB", "", Map.of("i", (long) i));
-          b.tryAdd(enc.buffer(), 0, enc.position());
-          int len = b.finish();
-          d = java.util.Arrays.copyOf(b.buffer(), len);
+          d = datagram(i % 2 == 0 ? DatagramFormat.VERSION : DatagramFormat.VERSION_2, i);
           valid++;
         }
         s.send(new DatagramPacket(d, d.length, lo, r.port()));
@@ -199,6 +193,13 @@ class UdpReceiverTest {
     List<Map<String, Object>> kept = byTags.get(new Tags(E, "1", "WEB", ""));
     assertThat(kept).hasSize(valid);
     assertThat(kept).allSatisfy(e -> assertThat((Long) e.get("i")).isPositive()); // no mutated one slipped in
+  }
+
+  /** A datagram of {@code version} holding one event {@code {"i": i}}, as an emitter of that version sends it. */
+  private static byte[] datagram(int version, long i) {
+    DatagramWriter w = new DatagramWriter(8192, version);
+    w.tryAdd(E, "1", "WEB", "", Map.of("i", i));
+    return java.util.Arrays.copyOf(w.buffer(), w.finish());
   }
 
   @Test

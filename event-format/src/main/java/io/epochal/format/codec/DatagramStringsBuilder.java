@@ -21,7 +21,10 @@ public final class DatagramStringsBuilder {
   private int[] slotOf = new int[128];
   /** Per string: where its item ends in {@link #body}. */
   private int[] ends = new int[128];
-  private final EventOutput body = new EventOutput(1024, -1);
+  /** The section's items; never more than a datagram holds (a longer string is the encoder's EventTooLargeException). */
+  private final EventOutput body = new EventOutput(1024, MAX_SECTION_BYTES);
+  /** {@code DatagramFormat.MAX_DATAGRAM_BYTES}. */
+  private static final int MAX_SECTION_BYTES = 65_507;
   private int size;
 
   /** The index of {@code s}, added (its literal item appended to the section) if new. */
@@ -41,6 +44,14 @@ public final class DatagramStringsBuilder {
       }
       i = (i + 1) & mask;
     }
+    int at = body.position();
+    try {
+      body.writeLiteral(s);
+    } catch (RuntimeException full) {
+      // Over a datagram's worth (Kryo's buffer limit): nothing of the string stays behind.
+      body.setPosition(at);
+      throw full;
+    }
     if (size == strings.length) {
       int n = size * 2;
       strings = Arrays.copyOf(strings, n);
@@ -49,7 +60,6 @@ public final class DatagramStringsBuilder {
       ends = Arrays.copyOf(ends, n);
     }
     int e = size++;
-    body.writeLiteral(s);
     strings[e] = s;
     hashes[e] = h;
     slotOf[e] = i;

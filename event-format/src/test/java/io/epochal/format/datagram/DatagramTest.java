@@ -177,6 +177,21 @@ class DatagramTest {
   }
 
   @Test
+  void v2AStringLargerThanAnyDatagramIsTooLargeAndLeavesNothingBehind() throws FormatException {
+    DatagramWriter w = new DatagramWriter(DatagramFormat.MAX_DATAGRAM_BYTES, DatagramFormat.VERSION_2);
+    assertThat(w.tryAdd(1, "1", "WEB", "", Map.of("n", 1, "s", "kept"))).isTrue();
+    int before = w.size();
+    assertThatThrownBy(() -> w.tryAdd(1, "1", "WEB", "", Map.of("n", 2, "huge", "x".repeat(100_000))))
+        .isInstanceOf(io.epochal.format.codec.EventTooLargeException.class);
+    assertThat(w.size()).isEqualTo(before);
+    assertThat(w.tryAdd(1, "1", "WEB", "", Map.of("n", 3, "s", "kept", "t", "new"))).isTrue();
+    int len = w.finish();
+    Collect c = new Collect();
+    assertThat(new DatagramReader().read(w.buffer(), 0, len, c)).isEqualTo(2);
+    assertThat(c.events.get(1).event()).containsEntry("t", "new").containsEntry("s", "kept");
+  }
+
+  @Test
   void v2CarriesTheReferenceMixInFewerBytes() {
     var gen = new io.epochal.format.reference.ReferenceEvents(3);
     long[] bytes = new long[2];
