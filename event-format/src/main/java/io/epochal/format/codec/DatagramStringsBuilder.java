@@ -1,5 +1,6 @@
 package io.epochal.format.codec;
 
+import com.esotericsoftware.kryo.io.Output;
 import java.util.Arrays;
 
 /**
@@ -78,7 +79,7 @@ public final class DatagramStringsBuilder {
 
   /** Bytes the section takes in the datagram: the count varint and the items. */
   public int sectionBytes() {
-    return varIntSize(size) + body.position();
+    return Output.varIntLength(size, true) + body.position();
   }
 
   /** Forgets the strings with index {@code >= newSize} (those a record that was undone added). */
@@ -120,14 +121,5 @@ public final class DatagramStringsBuilder {
       slots[i] = e + 1;
       slotOf[e] = i;
     }
-  }
-
-  static int varIntSize(int v) {
-    int n = 1;
-    while ((v & ~0x7F) != 0) {
-      v >>>= 7;
-      n++;
-    }
-    return n;
   }
 }

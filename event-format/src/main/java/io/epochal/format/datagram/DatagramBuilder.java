@@ -5,8 +5,8 @@ import static io.epochal.format.datagram.DatagramFormat.MAX_DATAGRAM_BYTES;
 import static io.epochal.format.datagram.DatagramFormat.MAX_EVENTS;
 import static io.epochal.format.datagram.DatagramFormat.TRAILER_BYTES;
 
+import com.esotericsoftware.kryo.io.Output;
 import java.nio.ByteBuffer;
-import java.util.zip.CRC32C;
 
 /**
  * Packs encoded event records (from {@link EventRecords#encode}) into one datagram of at most
@@ -30,7 +30,7 @@ public final class DatagramBuilder {
 
   /** Bytes a datagram holding only a record of {@code recordLength} bytes takes. */
   public static int sizeAlone(int recordLength) {
-    return HEADER_BYTES + varIntSize(recordLength) + recordLength + TRAILER_BYTES;
+    return HEADER_BYTES + Output.varIntLength(recordLength, true) + recordLength + TRAILER_BYTES;
   }
 
   /** Appends one record if it fits; returns false (and changes nothing) if it does not. */
@@ -38,16 +38,11 @@ public final class DatagramBuilder {
     if (finished) {
       throw new IllegalStateException("finished; clear() first");
     }
-    int need = varIntSize(len) + len;
+    int need = Output.varIntLength(len, true) + len;
     if (count == MAX_EVENTS || pos + need + TRAILER_BYTES > buf.length) {
       return false;
     }
-    int v = len;
-    while ((v & ~0x7F) != 0) {
-      buf[pos++] = (byte) ((v & 0x7F) | 0x80);
-      v >>>= 7;
-    }
-    buf[pos++] = (byte) v;
+    pos = DatagramFormat.putVarInt(buf, pos, len);
     System.arraycopy(record, off, buf, pos, len);
     pos += len;
     count++;
@@ -70,20 +65,7 @@ public final class DatagramBuilder {
   /** Writes header and checksum; returns the datagram's length in {@link #buffer()}. */
   public int finish() {
     if (!finished) {
-      buf[0] = (byte) DatagramFormat.MAGIC_0;
-      buf[1] = (byte) DatagramFormat.MAGIC_1;
-      buf[2] = (byte) DatagramFormat.VERSION;
-      buf[3] = 0;
-      buf[4] = (byte) count;
-      buf[5] = (byte) (count >>> 8);
-      CRC32C crc = new CRC32C();
-      crc.update(buf, 0, pos);
-      int c = (int) crc.getValue();
-      buf[pos] = (byte) c;
-      buf[pos + 1] = (byte) (c >>> 8);
-      buf[pos + 2] = (byte) (c >>> 16);
-      buf[pos + 3] = (byte) (c >>> 24);
-      pos += TRAILER_BYTES;
+      pos = DatagramFormat.seal(buf, DatagramFormat.VERSION, count, pos);
       finished = true;
     }
     return pos;
@@ -102,14 +84,5 @@ public final class DatagramBuilder {
     pos = HEADER_BYTES;
     count = 0;
     finished = false;
-  }
-
-  static int varIntSize(int v) {
-    int n = 1;
-    while ((v & ~0x7F) != 0) {
-      v >>>= 7;
-      n++;
-    }
-    return n;
   }
 }

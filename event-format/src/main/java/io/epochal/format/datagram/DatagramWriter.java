@@ -5,13 +5,13 @@ import static io.epochal.format.datagram.DatagramFormat.MAX_DATAGRAM_BYTES;
 import static io.epochal.format.datagram.DatagramFormat.MAX_EVENTS;
 import static io.epochal.format.datagram.DatagramFormat.TRAILER_BYTES;
 
+import com.esotericsoftware.kryo.io.Output;
 import io.epochal.format.codec.DatagramStringsBuilder;
 import io.epochal.format.codec.EventEncoder;
 import io.epochal.format.codec.EventTooLargeException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.zip.CRC32C;
 
 /**
  * Encodes events straight into one datagram of at most {@code capacity} bytes, in format v2 (a
@@ -97,7 +97,7 @@ public final class DatagramWriter {
       throw e;
     }
     int len = record.position();
-    int framed = varIntSize(len) + len;
+    int framed = Output.varIntLength(len, true) + len;
     int stringBytes = strings == null ? 0 : strings.sectionBytes();
     if (sizeWith(stringBytes, recordsLength + framed) > capacity) {
       undo(mark);
@@ -106,13 +106,7 @@ public final class DatagramWriter {
     if (records.length < recordsLength + framed) {
       records = Arrays.copyOf(records, Math.min(Math.max(recordsLength + framed, records.length * 2), MAX_DATAGRAM_BYTES));
     }
-    int p = recordsLength;
-    int v = len;
-    while ((v & ~0x7F) != 0) {
-      records[p++] = (byte) ((v & 0x7F) | 0x80);
-      v >>>= 7;
-    }
-    records[p++] = (byte) v;
+    int p = DatagramFormat.putVarInt(records, recordsLength, len);
     System.arraycopy(record.buffer(), 0, records, p, len);
     recordsLength = p + len;
     count++;
@@ -152,27 +146,12 @@ public final class DatagramWriter {
       if (out == null) {
         out = new byte[capacity];
       }
-      byte[] b = out;
-      b[0] = (byte) DatagramFormat.MAGIC_0;
-      b[1] = (byte) DatagramFormat.MAGIC_1;
-      b[2] = (byte) version;
-      b[3] = 0;
-      b[4] = (byte) count;
-      b[5] = (byte) (count >>> 8);
       int p = HEADER_BYTES;
       if (strings != null) {
-        p = strings.writeTo(b, p);
+        p = strings.writeTo(out, p);
       }
-      System.arraycopy(records, 0, b, p, recordsLength);
-      p += recordsLength;
-      CRC32C crc = new CRC32C();
-      crc.update(b, 0, p);
-      int c = (int) crc.getValue();
-      b[p] = (byte) c;
-      b[p + 1] = (byte) (c >>> 8);
-      b[p + 2] = (byte) (c >>> 16);
-      b[p + 3] = (byte) (c >>> 24);
-      outLength = p + TRAILER_BYTES;
+      System.arraycopy(records, 0, out, p, recordsLength);
+      outLength = DatagramFormat.seal(out, version, count, p + recordsLength);
       finished = true;
     }
     return outLength;
@@ -202,14 +181,5 @@ public final class DatagramWriter {
     if (strings != null) {
       strings.clear();
     }
-  }
-
-  static int varIntSize(int v) {
-    int n = 1;
-    while ((v & ~0x7F) != 0) {
-      v >>>= 7;
-      n++;
-    }
-    return n;
   }
 }
