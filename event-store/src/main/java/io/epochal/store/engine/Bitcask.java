@@ -87,6 +87,22 @@ public final class Bitcask implements Closeable {
   }
 
   private final Object writeLock = new Object();
+  /**
+   * Files rolled but not yet fsynced, with their hints (guarded by writeLock). A roll only queues
+   * them (except with sync ALWAYS, where every record is fsynced already): {@link #sync} fsyncs
+   * them, writes their hints and syncs the directory off the writer's thread, so a roll of a large
+   * file no longer stalls every write of the partition behind an fsync.
+   */
+  private final List<Rolled> rolled = new ArrayList<>();
+  /**
+   * Held while rolled files are being fsynced ({@link #finishRolled}), so that merge, expiry and
+   * close, which take it first, never see a rolled file half done. Order: maintenance, then this,
+   * then writeLock.
+   */
+  private final ReentrantLock rollSync = new ReentrantLock();
+
+  /** A closed data file of {@code size} bytes waiting for its fsync and its hint. */
+  private record Rolled(DataFile file, HintFile.Writer hint, long size) {}
   private DataFile active;
   private HintFile.Writer activeHint;
   private long lastTimestamp;
@@ -452,14 +468,69 @@ public final class Bitcask implements Closeable {
     }
   }
 
-  /** Closes the active file (fsynced, hint completed) and starts the next. Under the write lock. */
+  /**
+   * Closes the active file and starts the next. Under the write lock. With sync ALWAYS the closed
+   * file is already fsynced: its hint is written and the directory synced at once. Otherwise the
+   * closed file waits in {@link #rolled} for the next {@link #sync}, which is requested now: no
+   * record in it or in the new file is reported durable before that sync has fsynced it, written
+   * its hint and synced the directory (the new file's entry).
+   */
   private void roll() throws IOException {
-    active.channel.force(false);
-    stats.syncs.increment();
-    activeHint.finish(active.size());
-    markDurable(appended);
-    startActive(((active.id / ID_GAP) + 1) * ID_GAP);
+    long next = ((active.id / ID_GAP) + 1) * ID_GAP;
+    if (config.sync() == EngineConfig.SyncMode.ALWAYS) {
+      active.channel.force(false);
+      stats.syncs.increment();
+      activeHint.finish(active.size());
+      markDurable(appended);
+      startActive(next);
+      syncDirectory();
+      return;
+    }
+    rolled.add(new Rolled(active, activeHint, active.size()));
+    startActive(next);
+    onSyncNeeded.run();
+  }
+
+  /** Takes the rolled files waiting for their fsync (caller holds writeLock). */
+  private List<Rolled> takeRolled() {
+    if (rolled.isEmpty()) {
+      return List.of();
+    }
+    List<Rolled> taken = new ArrayList<>(rolled);
+    rolled.clear();
+    return taken;
+  }
+
+  /** Fsyncs rolled files, writes their hints, then syncs the directory. Caller holds {@link #rollSync}. */
+  private void finishRolled(List<Rolled> files) throws IOException {
+    if (files.isEmpty()) {
+      return;
+    }
+    for (Rolled r : files) {
+      r.file().channel.force(false);
+      stats.syncs.increment();
+      r.hint().finish(r.size());
+    }
     syncDirectory();
+  }
+
+  /** Finishes every file rolled so far; merge and expiry call it before they choose closed files. */
+  private void syncRolled() throws IOException {
+    rollSync.lock();
+    try {
+      List<Rolled> taken;
+      synchronized (writeLock) {
+        taken = takeRolled();
+      }
+      try {
+        finishRolled(taken);
+      } catch (IOException e) {
+        fail(e);
+        throw e;
+      }
+    } finally {
+      rollSync.unlock();
+    }
   }
 
   // ------------------------------------------------------------------------------- durability
@@ -498,25 +569,38 @@ public final class Bitcask implements Closeable {
     }
   }
 
-  /** Fsyncs what has been appended and completes the waiters it covers. */
+  /**
+   * Fsyncs what has been appended (files rolled since the last sync first, with their hints and
+   * the directory) and completes the waiters it covers.
+   */
   public void sync() {
-    long target;
-    DataFile f;
-    synchronized (writeLock) {
-      target = appended;
-      f = active;
-    }
-    if (target <= durable || failure != null) {
-      return;
-    }
+    rollSync.lock();
     try {
-      f.channel.force(false);
-      stats.syncs.increment();
-      markDurable(target);
-    } catch (ClosedChannelException e) {
-      // closed by close(), which syncs and completes waiters itself
-    } catch (IOException e) {
-      fail(e);
+      long target;
+      DataFile f;
+      List<Rolled> taken;
+      synchronized (writeLock) {
+        target = appended;
+        f = active;
+        taken = failure == null ? takeRolled() : List.of();
+      }
+      if (failure != null) {
+        return;
+      }
+      try {
+        finishRolled(taken);
+        if (target > durable) {
+          f.channel.force(false);
+          stats.syncs.increment();
+          markDurable(target);
+        }
+      } catch (ClosedChannelException e) {
+        // closed by close(), which syncs and completes waiters itself
+      } catch (IOException e) {
+        fail(e);
+      }
+    } finally {
+      rollSync.unlock();
     }
   }
 
@@ -582,6 +666,8 @@ public final class Bitcask implements Closeable {
     maintenance.lock();
     try {
       long activeId = activeId();
+      // Every file below activeId was rolled before it was read: finished here, none is merged half synced.
+      syncRolled();
       List<DataFile> closedFiles = new ArrayList<>(files.headMap(activeId, false).values());
       List<DataFile> inputs = new ArrayList<>();
       for (DataFile f : closedFiles) {
@@ -766,6 +852,7 @@ public final class Bitcask implements Closeable {
         }
       }
       long activeId = activeId();
+      syncRolled();
       List<DataFile> expired = new ArrayList<>();
       for (DataFile f : files.headMap(activeId, false).values()) {
         if (f.expired(now, ttlMillis)) {
@@ -863,12 +950,29 @@ public final class Bitcask implements Closeable {
   public void close() {
     closing = true;
     maintenance.lock();
+    rollSync.lock();
     try {
       synchronized (writeLock) {
         if (closed) {
           return;
         }
         closed = true;
+        List<Rolled> taken = takeRolled();
+        try {
+          if (failure == null) {
+            finishRolled(taken);
+          }
+        } catch (IOException e) {
+          fail(e);
+        } finally {
+          for (Rolled r : taken) {
+            try {
+              r.hint().close(); // abandons a hint that was not finished
+            } catch (IOException e) {
+              log.warn("{}: removing an unfinished hint failed", name, e);
+            }
+          }
+        }
         try {
           if (failure == null && active.size() == 0) {
             activeHint.close();
@@ -892,6 +996,7 @@ public final class Bitcask implements Closeable {
         files.values().forEach(DataFile::close);
       }
     } finally {
+      rollSync.unlock();
       maintenance.unlock();
     }
   }

@@ -105,6 +105,62 @@ class BitcaskTest {
   }
 
   @Test
+  void aRollLeavesTheFsyncAndTheHintToTheNextSync() throws Exception {
+    open(EngineConfig.defaults().withMaxFileBytes(4096));
+    long first = put("b", "key0", "value-0" + "-".repeat(50));
+    long id = engine.fileIds().get(0);
+    while (engine.fileCount() < 2) {
+      put("b", "key" + engine.keyCount(), "value" + "-".repeat(50));
+    }
+    // The writer rolled without an fsync: the closed file has no hint and nothing is durable yet.
+    Path hint = dir.resolve(DataFile.hintName(id));
+    assertThat(hint).doesNotExist();
+    CompletableFuture<Void> durable = engine.durable(first);
+    assertThat(durable).isNotDone();
+    engine.sync();
+    assertThat(durable).isCompleted();
+    assertThat(hint).exists();
+    open(EngineConfig.defaults().withMaxFileBytes(4096));
+    assertThat(engine.stats().scans()).isZero();
+    assertThat(read("b", "key0")).isEqualTo("value-0" + "-".repeat(50));
+  }
+
+  @Test
+  void withSyncAlwaysARollWritesTheHintAtOnce() throws Exception {
+    open(EngineConfig.defaults().withMaxFileBytes(4096).withSync(EngineConfig.SyncMode.ALWAYS));
+    long id = engine.fileIds().get(0);
+    while (engine.fileCount() < 2) {
+      put("b", "key" + engine.keyCount(), "value" + "-".repeat(50));
+    }
+    assertThat(dir.resolve(DataFile.hintName(id))).exists();
+  }
+
+  @Test
+  void mergeAndExpiryFinishRolledFilesBeforeTheyTouchThem() throws Exception {
+    open(EngineConfig.defaults().withMaxFileBytes(4096));
+    for (int i = 0; i < 300; i++) {
+      put("b", "key" + (i % 40), "value-" + i + "-".repeat(50)); // overwrites: dead bytes to merge
+    }
+    assertThat(engine.fileCount()).isGreaterThan(3);
+    // No sync ran: every closed file is waiting for its fsync when the merge picks them.
+    engine.merge(true);
+    for (int i = 260; i < 300; i++) {
+      assertThat(read("b", "key" + (i % 40))).isEqualTo("value-" + i + "-".repeat(50));
+    }
+    engine.rollNow();
+    put("short", "gone", "soon");
+    engine.rollNow(); // a file of expiring records only, waiting for its fsync when expiry looks
+    clock.advance(30_000);
+    assertThat(engine.expire()).isEqualTo(1);
+    open(EngineConfig.defaults().withMaxFileBytes(4096));
+    assertThat(engine.stats().scans()).as("every closed file got its hint").isZero();
+    for (int i = 260; i < 300; i++) {
+      assertThat(read("b", "key" + (i % 40))).isEqualTo("value-" + i + "-".repeat(50));
+    }
+    assertThat(read("short", "gone")).isNull();
+  }
+
+  @Test
   void reopenUsesHintsAndKeepsEverything() throws Exception {
     open(EngineConfig.defaults().withMaxFileBytes(4096));
     for (int i = 0; i < 200; i++) {
