@@ -70,6 +70,10 @@ public final class DatagramReader {
   private final String[][] seenStrings = new String[DATAGRAM_TAGS][3];
   private final Tags[] seenTags = new Tags[DATAGRAM_TAGS];
   private int seen;
+  /** v2: tags of recent datagrams, across datagrams (round robin). */
+  private static final int RECENT_TAGS = 16;
+  private final Tags[] recent = new Tags[RECENT_TAGS];
+  private int recentNext;
   private int[] starts = new int[256];
   private int[] ends = new int[256];
 
@@ -177,7 +181,7 @@ public final class DatagramReader {
           }
         }
         if (tags == null) {
-          tags = Tags.checked(epoch, dc, type, subtype);
+          tags = recentTags(epoch, dc, type, subtype);
           int k = seen < DATAGRAM_TAGS ? seen++ : i % DATAGRAM_TAGS;
           seenEpochs[k] = epoch;
           seenStrings[k][0] = dc;
@@ -194,6 +198,23 @@ public final class DatagramReader {
       delivered++;
     }
     return delivered;
+  }
+
+  /**
+   * The {@link Tags} of these values: the instance an earlier datagram used when it is among the
+   * last {@value #RECENT_TAGS} (so a batcher's map lookups by tags mostly compare references), else
+   * new and checked.
+   */
+  private Tags recentTags(long epoch, String dc, String type, String subtype) throws FormatException {
+    for (Tags t : recent) {
+      if (t != null && t.epoch() == epoch && t.dc().equals(dc) && t.type().equals(type) && t.subtype().equals(subtype)) {
+        return t;
+      }
+    }
+    Tags t = Tags.checked(epoch, dc, type, subtype);
+    recent[recentNext] = t;
+    recentNext = (recentNext + 1) % RECENT_TAGS;
+    return t;
   }
 
   private Tags readTags() throws FormatException {
