@@ -58,8 +58,8 @@ final class EmitCommand implements Callable<Integer> {
   @Option(names = "--subtype", defaultValue = "", description = "Event subtype tag (default: empty).")
   String subtype;
 
-  @Option(names = "--datagram-version", defaultValue = "2",
-      description = "Datagram format, 2 or 1 (for aggregators older than v2) (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--datagram-version", defaultValue = "0",
+      description = "Datagram format: 2, 1 (for aggregators older than v2), or 0 for the emitter's choice by datagram size (default: ${DEFAULT-VALUE}).")
   int datagramVersion;
 
   @Option(names = {"-f", "--file"}, description = "Read JSON lines from FILE ('-' for standard input).")

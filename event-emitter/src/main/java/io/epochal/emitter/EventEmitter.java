@@ -28,10 +28,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Sends schema-less events over UDP to Epochal aggregators. {@code emit} encodes the event straight
  * into the open datagram (so the caller may reuse the map afterwards) and returns; a background
- * thread sends datagrams when they are full or after {@code linger}. Datagrams are format v2 by
- * default: each string (key, value, tag) travels once per datagram and records refer to it, which
- * halves the bytes of typical events; {@link Builder#datagramVersion} 1 spells every string out, for
- * aggregators older than v2. Encoding into the shared datagram happens under the emitter's lock, so
+ * thread sends datagrams when they are full or after {@code linger}. Datagrams of 4 KB and more are
+ * format v2 by default: each string (key, value, tag) travels once per datagram and records refer
+ * to it, which takes 42% off the bytes of typical events in 8 KB datagrams; smaller datagrams hold
+ * too few events for that to pay for the aggregator's work per datagram, so they stay v1 (every
+ * string spelled out). {@link Builder#datagramVersion} chooses explicitly, e.g. 1 for aggregators
+ * older than v2. Encoding into the shared datagram happens under the emitter's lock, so
  * threads emitting at once take turns for the encoding (about a microsecond per event).
  *
  * <pre>{@code
@@ -58,6 +60,13 @@ public final class EventEmitter implements AutoCloseable {
   private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
   /** Largest record that fits alone in a datagram. */
   private static final int MAX_RECORD_BYTES = DatagramWriter.MAX_RECORD_BYTES;
+  /**
+   * Smallest datagram budget that is v2 unless told otherwise. Measured (docs/benchmarks.md,
+   * 2026-12-02): with the reference mix, v2 costs the aggregator's batcher about the same as v1 in
+   * 8 KB datagrams, 5% more in 4 KB ones (for 34% fewer bytes), 12-18% more in 1,400-byte ones
+   * (for 17% fewer bytes), where the whole aggregator took 13-33% more CPU.
+   */
+  public static final int V2_MIN_DATAGRAM_BYTES = 4096;
 
   private final String dc;
   private final String defaultType;
@@ -99,7 +108,8 @@ public final class EventEmitter implements AutoCloseable {
     this.clock = b.clock;
     this.lingerNanos = b.linger.toNanos();
     this.budgetBytes = b.datagramBytes;
-    this.version = b.datagramVersion;
+    this.version = b.datagramVersion != 0 ? b.datagramVersion
+        : b.datagramBytes >= V2_MIN_DATAGRAM_BYTES ? DatagramFormat.VERSION_2 : DatagramFormat.VERSION;
     for (DropReason r : DropReason.values()) {
       dropped.put(r, new LongAdder());
     }
@@ -135,6 +145,11 @@ public final class EventEmitter implements AutoCloseable {
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  /** The datagram format this emitter writes (1 or 2). */
+  public int datagramVersion() {
+    return version;
   }
 
   /** Emits {@code event} with the default type and subtype. */
@@ -440,7 +455,8 @@ public final class EventEmitter implements AutoCloseable {
     private String type;
     private String subtype = "";
     private int datagramBytes = 8192;
-    private int datagramVersion = DatagramFormat.VERSION_2;
+    /** 0: by the budget ({@link #V2_MIN_DATAGRAM_BYTES}). */
+    private int datagramVersion;
     private Duration linger = Duration.ofMillis(5);
     private int maxBufferedDatagrams = 1024;
     private int sendBufferBytes = 4 << 20;
@@ -495,12 +511,13 @@ public final class EventEmitter implements AutoCloseable {
     }
 
     /**
-     * Datagram format: 2 (default: strings once per datagram) or 1 (every string in every record),
-     * for sending to aggregators that only read v1. Aggregators read both, so upgrade them first.
+     * Datagram format: 2 (strings once per datagram), 1 (every string in every record, which
+     * aggregators older than v2 need; they read only v1, so upgrade aggregators first), or 0, the
+     * default: 2 when {@code datagramBytes} is at least {@link #V2_MIN_DATAGRAM_BYTES}, else 1.
      */
     public Builder datagramVersion(int version) {
-      if (version != DatagramFormat.VERSION && version != DatagramFormat.VERSION_2) {
-        throw new IllegalArgumentException("datagramVersion " + version + " is not 1 or 2");
+      if (version != 0 && version != DatagramFormat.VERSION && version != DatagramFormat.VERSION_2) {
+        throw new IllegalArgumentException("datagramVersion " + version + " is not 1, 2 or 0 (by the datagram size)");
       }
       this.datagramVersion = version;
       return this;

@@ -205,6 +205,21 @@ class EventEmitterTest {
   }
 
   @Test
+  void theDatagramVersionFollowsTheBudgetUnlessChosen() throws Exception {
+    try (EventEmitter small = emitter().datagramBytes(1400).build();
+        EventEmitter large = emitter().build();
+        EventEmitter chosen = emitter().datagramBytes(1400).datagramVersion(2).build()) {
+      assertThat(small.datagramVersion()).isEqualTo(1);
+      assertThat(large.datagramVersion()).isEqualTo(2);
+      assertThat(chosen.datagramVersion()).isEqualTo(2);
+      large.emit(Map.of("i", 1));
+      large.flush();
+      receive(1);
+    }
+    assertThat(datagramVersions).containsExactly(2);
+  }
+
+  @Test
   void afterCloseInvalidEventsStillThrowAndValidOnesCountAsClosed() throws Exception {
     EventEmitter e = emitter().build();
     e.close();

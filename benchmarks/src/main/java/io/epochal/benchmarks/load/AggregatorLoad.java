@@ -49,7 +49,7 @@ import java.util.stream.Stream;
  * emitters on CPU 1 (taskset; needs 2 CPUs); {@code --keep-going} do not stop at the first
  * lossy step; {@code --work-dir} logs and spool [a temp dir]; {@code --keep-spool}; {@code --seed}
  * [42]; {@code --poll-ms} spool watcher poll [10]; {@code --settle-timeout} s [120];
- * {@code --datagram-bytes} [8192], {@code --datagram-version} [2] and {@code --max-buffered} [1024]
+ * {@code --datagram-bytes} [8192], {@code --datagram-version} [0: the emitter's choice by size] and {@code --max-buffered} [1024]
  * of the emitters.
  *
  * <p>It starts {@code epochal aggregator} from {@code --jar} (default
@@ -227,7 +227,7 @@ public final class AggregatorLoad {
           "--rate", String.valueOf(r), "--seconds", String.valueOf(seconds),
           "--seed", String.valueOf(args.getLong("seed", 42) + 1000L * index + i), "--start-at", String.valueOf(startAt),
           "--sockets", args.get("sockets", "1"), "--datagram-bytes", args.get("datagram-bytes", "8192"),
-          "--datagram-version", args.get("datagram-version", "2"),
+          "--datagram-version", args.get("datagram-version", "0"),
           "--max-buffered", args.get("max-buffered", "1024")));
       procs.add(children.start(new ProcessBuilder(cmd).redirectOutput(out.toFile())
           .redirectError(work.resolve("emitter-" + index + "-" + i + ".err").toFile())));

@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.epochal.benchmarks.load.LoadEmitter \
  *     --port 5140 --rate 100000 --seconds 60 [--host 127.0.0.1] [--seed 42] [--pool 50000] \
- *     [--start-at EPOCH_MILLIS] [--datagram-bytes 8192] [--datagram-version 2] [--max-buffered 1024] [--sockets 1]
+ *     [--start-at EPOCH_MILLIS] [--datagram-bytes 8192] [--datagram-version 0] [--max-buffered 1024] [--sockets 1]
  * </pre>
  *
  * <p>Events come from a pool of {@code --pool} pre-generated events ({@code ReferenceEvents(seed)})
@@ -75,7 +75,7 @@ public final class LoadEmitter {
 
     EventEmitter.Builder b = EventEmitter.builder().dc("1").type("WEB")
         .datagramBytes(args.getInt("datagram-bytes", 8192))
-        .datagramVersion(args.getInt("datagram-version", 2))
+        .datagramVersion(args.getInt("datagram-version", 0))
         .maxBufferedDatagrams(args.getInt("max-buffered", 1024))
         .linger(Duration.ofMillis(args.getLong("linger-ms", 5)));
     for (int i = 0; i < sockets; i++) {
