@@ -3,6 +3,7 @@ package io.epochal.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.epochal.aggregator.AggregatorMetrics;
 import io.epochal.common.config.ConfigSources;
+import io.epochal.common.time.ManualClock;
 import io.epochal.consumer.read.EpochBatch;
 import io.epochal.consumer.read.EpochBlob;
 import io.epochal.consumer.read.EpochIterator;
@@ -119,9 +120,12 @@ final class DemoCommand implements Callable<Integer> {
               .checkpoint(dir.resolve("consumer.checkpoint")).clock(clock).lag(CONSUMER_LAG)
               .idlePoll(Duration.ofMillis(50)).startEpoch(firstEpoch).handler(this::deliver).build()) {
         consumer.start();
+        // The emitter dates each event with the very millisecond the loop counted it in (read once,
+        // before emit): two clock reads could fall on either side of a second's boundary.
+        ManualClock emitClock = new ManualClock(clock.millis());
         try (EventEmitter emitter = EventEmitter.builder().aggregator("127.0.0.1", standalone.aggregator().udpPort())
-            .dc(dc).type("WEB").build()) {
-          emit(emitter, standalone, out, clock);
+            .dc(dc).type("WEB").clock(emitClock).build()) {
+          emit(emitter, standalone, out, clock, emitClock);
           emitter.flush();
           stats = emitter.stats();
         }
@@ -160,7 +164,7 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private void emit(EventEmitter emitter, Standalone s, PrintWriter out, Clock clock) {
+  private void emit(EventEmitter emitter, Standalone s, PrintWriter out, Clock clock, ManualClock emitClock) {
     ReferenceEvents gen = new ReferenceEvents(42);
     out.printf("%-7s %10s %10s %6s %8s %10s %9s %7s %12s%n", "second", "emitted/s", "received/s", "blobs", "relocated",
         "delivered", "bytes/ev", "ratio", "lag");
@@ -196,6 +200,7 @@ final class DemoCommand implements Callable<Integer> {
           current = Arrays.copyOf(current, current.length * 2);
         }
         current[inEpoch++] = ms;
+        emitClock.set(ms);
         emitter.emit(e.type(), e.subtype(), e.fields());
         emitted++;
       }
