@@ -233,9 +233,9 @@ final class EventTranscoder extends EncodedWalk {
 
   /**
    * Copies one string item (a literal, or a reference to the datagram's string section when there
-   * is one) as a literal or, when the table already holds its bytes, as a back-reference. Returns the string's identity for
-   * repeated-key checks: its table index ({@code -1} for values without de-duplication). {@code
-   * guess} is the entry it probably is (checked first), or -1.
+   * is one) as a literal or, when the table already holds its bytes, as a back-reference. Returns
+   * the string's identity for repeated-key checks: its table index ({@code -1} for values without
+   * de-duplication). {@code guess} is the entry it probably is (checked first), or -1.
    */
   private int string(boolean key, int guess) throws FormatException {
     int h = length("string header");
