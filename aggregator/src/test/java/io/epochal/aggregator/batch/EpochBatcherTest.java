@@ -11,13 +11,13 @@ import io.epochal.format.Tags;
 import io.epochal.format.blob.BlobEncoder;
 import io.epochal.format.blob.BlobReader;
 import io.epochal.format.blob.SealedBlob;
-import io.epochal.format.codec.EventEncoder;
-import io.epochal.format.datagram.DatagramBuilder;
 import io.epochal.format.datagram.DatagramFormat;
 import io.epochal.format.datagram.DatagramReader;
-import io.epochal.format.datagram.EventRecords;
+import io.epochal.format.datagram.DatagramWriter;
 import io.epochal.format.reference.ReferenceEvents;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -176,17 +177,24 @@ class EpochBatcherTest {
 
   /** A datagram of {@code events}, all tagged {@code tags}; {@code corrupt} turns event i's first value tag into 10. */
   private static byte[] datagram(Tags tags, List<Map<String, Object>> events, int corrupt) {
-    EventEncoder enc = new EventEncoder(256, 60_000, false);
-    DatagramBuilder d = new DatagramBuilder(DatagramFormat.MAX_DATAGRAM_BYTES);
-    for (int i = 0; i < events.size(); i++) {
-      EventRecords.encode(enc, tags.epoch(), tags.dc(), tags.type(), tags.subtype(), events.get(i));
-      if (i == corrupt) {
-        // {"i": n} with a small n ends in its value: LONG tag, one byte.
-        enc.buffer()[enc.position() - 2] = 10;
-      }
-      assertThat(d.tryAdd(enc.buffer(), 0, enc.position())).isTrue();
+    DatagramWriter d = new DatagramWriter(DatagramFormat.MAX_DATAGRAM_BYTES, DatagramFormat.VERSION);
+    for (Map<String, Object> e : events) {
+      assertThat(d.tryAdd(tags.epoch(), tags.dc(), tags.type(), tags.subtype(), e)).isTrue();
     }
-    return Arrays.copyOf(d.buffer(), d.finish());
+    byte[] b = Arrays.copyOf(d.buffer(), d.finish());
+    if (corrupt >= 0) {
+      // Records of {"i": n} are short (one-byte lengths) and end in their value: LONG tag, one byte.
+      int p = DatagramFormat.HEADER_BYTES;
+      for (int i = 0; i < corrupt; i++) {
+        p += 1 + b[p];
+      }
+      b[p + 1 + b[p] - 2] = 10;
+      CRC32C crc = new CRC32C();
+      crc.update(b, 0, b.length - DatagramFormat.TRAILER_BYTES);
+      ByteBuffer.wrap(b, b.length - DatagramFormat.TRAILER_BYTES, 4).order(ByteOrder.LITTLE_ENDIAN)
+          .putInt((int) crc.getValue());
+    }
+    return b;
   }
 
   @Test

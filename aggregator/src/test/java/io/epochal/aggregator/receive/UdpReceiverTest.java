@@ -14,11 +14,8 @@ import io.epochal.format.Tags;
 import io.epochal.format.blob.BlobEncoder;
 import io.epochal.format.blob.BlobReader;
 import io.epochal.format.blob.SealedBlob;
-import io.epochal.format.codec.EventEncoder;
-import io.epochal.format.datagram.DatagramBuilder;
 import io.epochal.format.datagram.DatagramFormat;
 import io.epochal.format.datagram.DatagramWriter;
-import io.epochal.format.datagram.EventRecords;
 import io.epochal.format.reference.ReferenceEvents;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.DatagramPacket;
@@ -204,11 +201,9 @@ class UdpReceiverTest {
 
   @Test
   void aDroppedDatagramCountsTheEventsItsHeaderDeclares() {
-    EventEncoder enc = new EventEncoder(256, 60_000, false);
-    DatagramBuilder b = new DatagramBuilder(8192);
+    DatagramWriter b = new DatagramWriter(8192, DatagramFormat.VERSION);
     for (int i = 0; i < 7; i++) {
-      EventRecords.encode(enc, E, "1", "WEB", "", Map.of("i", (long) i));
-      b.tryAdd(enc.buffer(), 0, enc.position());
+      b.tryAdd(E, "1", "WEB", "", Map.of("i", (long) i));
     }
     int len = b.finish();
     io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(b.buffer(), 0, len);

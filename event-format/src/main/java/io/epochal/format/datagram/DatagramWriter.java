@@ -12,6 +12,7 @@ import io.epochal.format.codec.EventTooLargeException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.zip.CRC32C;
 
 /**
  * Encodes events straight into one datagram of at most {@code capacity} bytes, in format v2 (a
@@ -106,7 +107,7 @@ public final class DatagramWriter {
     if (records.length < recordsLength + framed) {
       records = Arrays.copyOf(records, Math.min(Math.max(recordsLength + framed, records.length * 2), MAX_DATAGRAM_BYTES));
     }
-    int p = DatagramFormat.putVarInt(records, recordsLength, len);
+    int p = putVarInt(records, recordsLength, len);
     System.arraycopy(record.buffer(), 0, records, p, len);
     recordsLength = p + len;
     count++;
@@ -151,7 +152,7 @@ public final class DatagramWriter {
         p = strings.writeTo(out, p);
       }
       System.arraycopy(records, 0, out, p, recordsLength);
-      outLength = DatagramFormat.seal(out, version, count, p + recordsLength);
+      outLength = seal(out, version, count, p + recordsLength);
       finished = true;
     }
     return outLength;
@@ -181,5 +182,36 @@ public final class DatagramWriter {
     if (strings != null) {
       strings.clear();
     }
+  }
+
+  /** Writes {@code v} as an unsigned LEB128 varint at {@code buf[at]}; returns the position after it. */
+  private static int putVarInt(byte[] buf, int at, int v) {
+    while ((v & ~0x7F) != 0) {
+      buf[at++] = (byte) ((v & 0x7F) | 0x80);
+      v >>>= 7;
+    }
+    buf[at++] = (byte) v;
+    return at;
+  }
+
+  /**
+   * Writes the header (magic, {@code version}, flags 0, {@code count}) at {@code buf[0]} and the
+   * CRC32C of {@code buf[0, end)} at {@code buf[end]}; returns the datagram's length, {@code end + 4}.
+   */
+  private static int seal(byte[] buf, int version, int count, int end) {
+    buf[0] = (byte) DatagramFormat.MAGIC_0;
+    buf[1] = (byte) DatagramFormat.MAGIC_1;
+    buf[2] = (byte) version;
+    buf[3] = 0;
+    buf[4] = (byte) count;
+    buf[5] = (byte) (count >>> 8);
+    CRC32C crc = new CRC32C();
+    crc.update(buf, 0, end);
+    int c = (int) crc.getValue();
+    buf[end] = (byte) c;
+    buf[end + 1] = (byte) (c >>> 8);
+    buf[end + 2] = (byte) (c >>> 16);
+    buf[end + 3] = (byte) (c >>> 24);
+    return end + TRAILER_BYTES;
   }
 }
