@@ -90,22 +90,26 @@ public class FuzzTest {
   }
 
   private static List<byte[]> validDatagrams() {
-    ReferenceEvents gen = new ReferenceEvents(7);
+    return datagramSeeds(new ReferenceEvents(7), 64, 600, 1400, 8192);
+  }
+
+  /**
+   * For each size, four datagrams of each version filled with reference events as the emitter fills
+   * them (epochs 1413813813 + 0..3); a size smaller than any event gives one event alone in a
+   * datagram of its own, as the emitter sends it.
+   */
+  public static List<byte[]> datagramSeeds(ReferenceEvents gen, int... sizes) {
     List<byte[]> out = new ArrayList<>();
-    for (int size : new int[] {64, 600, 1400, 8192}) {
+    for (int size : sizes) {
       for (int k = 0; k < 4; k++) {
         for (int version : new int[] {DatagramFormat.VERSION, DatagramFormat.VERSION_2}) {
           DatagramWriter w = new DatagramWriter(size, version);
-          while (true) {
-            ReferenceEvents.Event e = gen.next();
-            if (!w.tryAdd(1413813813L + k, "1", e.type(), e.subtype(), e.fields())) {
-              break;
-            }
+          ReferenceEvents.Event e = gen.next();
+          while (w.tryAdd(1413813813L + k, "1", e.type(), e.subtype(), e.fields())) {
+            e = gen.next();
           }
           if (w.isEmpty()) {
-            // Smaller than any event: one travels alone, as the emitter sends it.
             w = new DatagramWriter(DatagramFormat.MAX_DATAGRAM_BYTES, version);
-            ReferenceEvents.Event e = gen.next();
             w.tryAdd(1413813813L + k, "1", e.type(), e.subtype(), e.fields());
           }
           out.add(Arrays.copyOf(w.buffer(), w.finish()));

@@ -311,22 +311,7 @@ class BlobTranscodeTest {
 
   @Test
   void mutatedDatagramsGiveTheSameRecordsAndReasonsOnBothReadPaths() {
-    ReferenceEvents gen = new ReferenceEvents(9);
-    List<byte[]> seeds = new ArrayList<>();
-    for (int size : new int[] {200, 1400, 8192}) {
-      for (int k = 0; k < 4; k++) {
-        for (int version : new int[] {DatagramFormat.VERSION, DatagramFormat.VERSION_2}) {
-          DatagramWriter w = new DatagramWriter(size, version);
-          while (true) {
-            ReferenceEvents.Event e = gen.next();
-            if (!w.tryAdd(1413813813L + k, "1", e.type(), e.subtype(), e.fields())) {
-              break;
-            }
-          }
-          seeds.add(Arrays.copyOf(w.buffer(), w.finish()));
-        }
-      }
-    }
+    List<byte[]> seeds = FuzzTest.datagramSeeds(new ReferenceEvents(9), 200, 1400, 8192);
     DatagramReader oldReader = new DatagramReader();
     DatagramReader newReader = new DatagramReader();
     SplittableRandom r = new SplittableRandom(5);
