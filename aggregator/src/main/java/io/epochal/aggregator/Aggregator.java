@@ -132,7 +132,7 @@ public final class Aggregator implements AutoCloseable {
         Math.max(1 << 20, b.maxOpenBytes() / channels));
     receiver = new UdpReceiver(config.receiver(), () -> new EpochBatcher(perChannel,
         BlobEncoder.builder().producerId(config.id()).maxBlobBytes(config.maxBlobBytes())
-            .zstdLevel(config.zstdLevel()).build(),
+            .zstdLevel(config.zstdLevel()).version(config.blobVersion()).build(),
         tokens, clock, metrics, writer), metrics);
     receiver.start();
     Gauge.builder("epochal.aggregator.batches.open", receiver, UdpReceiver::openBatches)

@@ -25,6 +25,7 @@ public record AggregatorConfig(
     BatcherConfig batcher,
     int maxBlobBytes,
     int zstdLevel,
+    int blobVersion,
     SpoolConfig spool,
     long spoolQueueBytes,
     String adminHost,
@@ -71,6 +72,9 @@ public record AggregatorConfig(
     int maxBlob = (int) s.getBytes(ConfigKey.of("blob.max-bytes", "Largest blob, header and checksum included."),
         BlobFormat.DEFAULT_MAX_BLOB_BYTES, 70_000, 64L << 20);
     int level = s.getInt(ConfigKey.of("blob.zstd-level", "zstd level of blob payloads (see docs/benchmarks.md)."), 3, 1, 19);
+    int blobVersion = s.getInt(ConfigKey.of("blob.version",
+        "Blob format written: 2 (columns: fewer bytes, faster reads) or 1 (rows, for readers older than v2)."),
+        BlobFormat.DEFAULT_VERSION, 1, 2);
     SpoolConfig spool = new SpoolConfig(
         s.getPath(ConfigKey.of("spool.dir", "Spool directory: the durable hand-off to the relocator."), Path.of("spool")),
         s.getBytes(ConfigKey.of("spool.segment-bytes", "Size at which spool segment files roll."),
@@ -86,7 +90,7 @@ public record AggregatorConfig(
     String adminHost = s.getString(ConfigKey.of("admin-host", "Address of the admin HTTP server (/metrics, /health)."),
         "127.0.0.1");
     int adminPort = s.getInt(ConfigKey.of("admin-port", "Port of the admin HTTP server (0: any free port)."), 9140, 0, 65_535);
-    return new AggregatorConfig(id, dc, receiver, batcher, maxBlob, level, spool, queue, adminHost, adminPort);
+    return new AggregatorConfig(id, dc, receiver, batcher, maxBlob, level, blobVersion, spool, queue, adminHost, adminPort);
   }
 
   /** The host name, cut to what a tag allows; "aggregator" when it cannot be had. */

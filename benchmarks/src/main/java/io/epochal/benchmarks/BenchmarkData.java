@@ -67,7 +67,13 @@ final class BenchmarkData {
 
   /** An encoder as the benchmarks configure it: the given dedupe/compression/level, 500 KB blobs. */
   static BlobEncoder encoder(boolean dedupe, boolean compress, int level) {
+    return encoder(dedupe, compress, level, io.epochal.format.blob.BlobFormat.DEFAULT_VERSION);
+  }
+
+  /** {@link #encoder(boolean, boolean, int)} writing blob format {@code version}. */
+  static BlobEncoder encoder(boolean dedupe, boolean compress, int level, int version) {
     return BlobEncoder.builder()
+        .version(version)
         .producerId(PRODUCER_ID)
         .zstdLevel(level)
         .dedupeStrings(dedupe)

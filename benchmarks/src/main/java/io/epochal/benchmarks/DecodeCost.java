@@ -3,9 +3,12 @@ package io.epochal.benchmarks;
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import io.epochal.format.FormatException;
+import io.epochal.format.blob.BlobFormat;
 import io.epochal.format.blob.BlobHeader;
 import io.epochal.format.blob.BlobReader;
 import io.epochal.format.blob.SealedBlob;
+import io.epochal.format.codec.ColumnarDecoder;
+import io.epochal.format.codec.ColumnarEncoder;
 import io.epochal.format.codec.EventDecoder;
 import io.epochal.format.codec.EventVisitor;
 import io.epochal.format.codec.Projection;
@@ -48,24 +51,45 @@ public final class DecodeCost {
   public static void main(String[] args) throws FormatException {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
     String[] levels = (args.length > 1 ? args[1] : "1,2,3").split(",");
-    MixBlobs mix = MixBlobs.load();
+    MixBlobs mix = MixBlobs.load(BlobFormat.VERSION_ROWS);
+    MixBlobs mix2 = MixBlobs.load(BlobFormat.VERSION_COLUMNS);
+    if (mix2.events() != mix.events()) {
+      throw new IllegalStateException("v1 and v2 blobs hold " + mix.events() + " and " + mix2.events() + " events");
+    }
     List<byte[]> blobs = mix.blobs();
     List<byte[]> payloads = mix.payloads();
     long events = mix.events();
-    long stored = blobs.stream().mapToLong(b -> b.length).sum();
-    long payloadBytes = payloads.stream().mapToLong(p -> p.length).sum();
-    System.out.printf(Locale.ROOT, "%d blobs, %d events, %.1f stored bytes/event, %.1f payload bytes/event%n",
-        blobs.size(), events, stored / (double) events, payloadBytes / (double) events);
+    double[] storedPerEvent = new double[3];
+    for (MixBlobs m : List.of(mix, mix2)) {
+      long stored = m.blobs().stream().mapToLong(b -> b.length).sum();
+      long payloadBytes = m.payloads().stream().mapToLong(p -> p.length).sum();
+      storedPerEvent[m.version()] = stored / (double) events;
+      System.out.printf(Locale.ROOT, "blob v%d: %d blobs, %d events, %.1f stored bytes/event, %.1f payload bytes/event%n",
+          m.version(), m.blobs().size(), events, stored / (double) events, payloadBytes / (double) events);
+    }
 
+    // name -> (step, blob version whose stored bytes the MB/s column counts)
     Map<String, Step> steps = new LinkedHashMap<>();
+    Map<String, Integer> versionOf = new LinkedHashMap<>();
     steps.put("crc32c", crc(blobs));
     steps.put("zstd-decompress", decompress(blobs));
     steps.put("bare-walk", bareWalk(payloads));
     steps.put("visit", visit(payloads));
     steps.put("projection", projection(payloads));
     steps.put("maps", maps(payloads));
+    steps.put("v1 read: open + visitAll", read(blobs));
+    steps.forEach((k, v) -> versionOf.put(k, 1));
+    steps.put("v2 zstd-decompress", decompress(mix2.blobs()));
+    steps.put("v2 visit", visitColumns(mix2.payloads(), mix2.counts()));
+    steps.put("v2 maps", mapsColumns(mix2.payloads(), mix2.counts()));
+    steps.put("v2 read: open + visitAll", read(mix2.blobs()));
+    steps.put("v2 rows to columns (writer)", convert(payloads, mix.counts()));
+    steps.forEach((k, v) -> versionOf.putIfAbsent(k, 2));
     for (String level : levels) {
       steps.put("zstd-" + level, compress(payloads, Integer.parseInt(level.trim())));
+      versionOf.put("zstd-" + level, 1);
+      steps.put("v2 zstd-" + level, compress(mix2.payloads(), Integer.parseInt(level.trim())));
+      versionOf.put("v2 zstd-" + level, 2);
     }
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     Map<String, Long> cpu = new LinkedHashMap<>();
@@ -81,26 +105,86 @@ public final class DecodeCost {
       }
     }
     double measured = (rounds - rounds / 4) * (double) events;
-    System.out.println("| step | CPU ns per event | MB/s of stored blob bytes per CPU s |");
-    System.out.println("|---|---:|---:|");
+    System.out.println("| step | CPU ns per event | MB/s of stored blob bytes per CPU s | events/s per CPU s |");
+    System.out.println("|---|---:|---:|---:|");
     for (var e : cpu.entrySet()) {
       double ns = e.getValue() / measured;
-      System.out.printf(Locale.ROOT, "| %s | %.0f | %.0f |%n", e.getKey(), ns, stored / (double) events / ns * 1e3);
+      System.out.printf(Locale.ROOT, "| %s | %.0f | %.0f | %.2fM |%n", e.getKey(), ns,
+          storedPerEvent[versionOf.get(e.getKey())] / ns * 1e3, 1e3 / ns);
     }
     System.out.println("(checksum " + sink + ")");
+  }
+
+  /** A whole read of each blob as a consumer makes it: checksum, header, decompress, every event visited. */
+  private static Step read(List<byte[]> blobs) {
+    BlobReader reader = new BlobReader();
+    BlobReadBenchmark.ChecksumVisitor v = new BlobReadBenchmark.ChecksumVisitor();
+    return () -> {
+      for (byte[] b : blobs) {
+        reader.open(b).visitAll(v);
+      }
+      return v.sum;
+    };
+  }
+
+  private static Step visitColumns(List<byte[]> payloads, List<Integer> counts) {
+    ColumnarDecoder d = new ColumnarDecoder();
+    BlobReadBenchmark.ChecksumVisitor v = new BlobReadBenchmark.ChecksumVisitor();
+    return () -> {
+      for (int i = 0; i < payloads.size(); i++) {
+        byte[] p = payloads.get(i);
+        d.reset(p, 0, p.length, counts.get(i));
+        while (d.hasNext()) {
+          d.visitEvent(v);
+        }
+      }
+      return v.sum;
+    };
+  }
+
+  private static Step mapsColumns(List<byte[]> payloads, List<Integer> counts) {
+    ColumnarDecoder d = new ColumnarDecoder();
+    return () -> {
+      long s = 0;
+      for (int i = 0; i < payloads.size(); i++) {
+        byte[] p = payloads.get(i);
+        d.reset(p, 0, p.length, counts.get(i));
+        while (d.hasNext()) {
+          s += d.readEvent().size();
+        }
+      }
+      return s;
+    };
+  }
+
+  private static Step convert(List<byte[]> rows, List<Integer> counts) {
+    ColumnarEncoder c = new ColumnarEncoder();
+    return () -> {
+      long s = 0;
+      for (int i = 0; i < rows.size(); i++) {
+        s += c.convert(rows.get(i), rows.get(i).length, counts.get(i));
+      }
+      return s;
+    };
   }
 
   /**
    * The blobs of one second of the reference mix as the aggregator seals them (dedupe, zstd 3,
    * 500,000 bytes), and their decompressed payloads.
    */
-  record MixBlobs(List<byte[]> blobs, List<byte[]> payloads, long events) {
+  record MixBlobs(int version, List<byte[]> blobs, List<byte[]> payloads, List<Integer> counts, long events) {
+    /** The mix's blobs in blob format v1 (rows). */
     static MixBlobs load() throws FormatException {
+      return load(BlobFormat.VERSION_ROWS);
+    }
+
+    static MixBlobs load(int version) throws FormatException {
       List<byte[]> blobs = new ArrayList<>();
       List<byte[]> payloads = new ArrayList<>();
+      List<Integer> counts = new ArrayList<>();
       long events = 0;
       try (BlobReader reader = new BlobReader();
-          var enc = BenchmarkData.encoder(true, true, 3);
+          var enc = BenchmarkData.encoder(true, true, 3, version);
           ZstdDecompressCtx z = new ZstdDecompressCtx()) {
         for (var group : BenchmarkData.referenceMixBatches().entrySet()) {
           for (SealedBlob b : BenchmarkData.steadyStateBlobs(enc, group.getKey(), group.getValue())) {
@@ -109,11 +193,12 @@ public final class DecodeCost {
             z.decompressByteArray(p, 0, p.length, b.bytes(), h.headerLength(), h.storedLength());
             blobs.add(b.bytes());
             payloads.add(p);
+            counts.add(h.eventCount());
             events += h.eventCount();
           }
         }
       }
-      return new MixBlobs(blobs, payloads, events);
+      return new MixBlobs(version, blobs, payloads, counts, events);
     }
 
     /** Every event of the payloads, decoded. */

@@ -258,8 +258,9 @@ public final class BlobBatch {
     }
   }
 
-  private void emit(byte[] blob, int events, int uncompressed) {
-    sealed.add(new SealedBlob(tags, blob, events, uncompressed));
+  private void emit(byte[] blob, int events, int rowBytes) {
+    // The header's uncompressed length: the row bytes for v1, the column payload's for v2.
+    sealed.add(new SealedBlob(tags, blob, events, BlobReader.intAt(blob, 16)));
     sealedBytes += blob.length;
   }
 }

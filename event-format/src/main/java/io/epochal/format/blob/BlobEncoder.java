@@ -5,6 +5,7 @@ import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdException;
 import io.epochal.format.TagRules;
 import io.epochal.format.Tags;
+import io.epochal.format.codec.ColumnarEncoder;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -15,8 +16,10 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * Turns batches of events into blobs (format v1): strings de-duplicated across the blob, payload
- * compressed with a reused zstd context, CRC32C postfix, each blob at most {@code maxBlobBytes}.
+ * Turns batches of events into blobs: format v2 (columns, the default) or v1 (rows), strings
+ * de-duplicated across the blob, payload compressed with a reused zstd context, CRC32C postfix, each
+ * blob at most {@code maxBlobBytes}. Batches hold their open chunk as a row payload (v1) whatever
+ * the version; a v2 blob's payload is made from those rows when the chunk is built.
  *
  * <pre>{@code
  * BlobEncoder encoder = BlobEncoder.builder().producerId("a7").build();
@@ -37,6 +40,9 @@ public final class BlobEncoder implements AutoCloseable {
   private final int level;
   private final boolean dedupe;
   private final boolean compress;
+  private final int version;
+  /** Rows to columns, for version 2. */
+  private final ColumnarEncoder columns;
   private final ZstdCompressCtx zstd;
   private final CRC32C crc = new CRC32C();
   private byte[] scratch = new byte[0];
@@ -71,6 +77,8 @@ public final class BlobEncoder implements AutoCloseable {
     this.level = b.level;
     this.dedupe = b.dedupeStrings;
     this.compress = b.compress;
+    this.version = b.version;
+    this.columns = version == BlobFormat.VERSION_COLUMNS ? new ColumnarEncoder() : null;
     if (compress) {
       this.zstd = new ZstdCompressCtx();
       zstd.setLevel(level);
@@ -111,6 +119,11 @@ public final class BlobEncoder implements AutoCloseable {
     return level;
   }
 
+  /** The blob format version written: {@link BlobFormat#VERSION_COLUMNS} (default) or {@link BlobFormat#VERSION_ROWS}. */
+  public int version() {
+    return version;
+  }
+
   boolean dedupeStrings() {
     return dedupe;
   }
@@ -142,10 +155,20 @@ public final class BlobEncoder implements AutoCloseable {
   }
 
   /**
-   * Builds the blob for {@code payload[0, length)}; returns null if the result would be larger than
-   * {@code maxBlobBytes}. A compression of a large payload updates {@code ratio}.
+   * Builds the blob for the row payload {@code rows[0, rowLength)}; returns null if the result
+   * would be larger than {@code maxBlobBytes}. A compression of a large payload updates {@code
+   * ratio}, which is kept in row bytes per blob byte (the unit the batches cut chunks in).
    */
-  byte[] build(Tags tags, Ratio ratio, byte[] payload, int length, int eventCount) {
+  byte[] build(Tags tags, Ratio ratio, byte[] rows, int rowLength, int eventCount) {
+    byte[] payload = rows;
+    int length = rowLength;
+    if (columns != null) {
+      length = columns.convert(rows, rowLength, eventCount);
+      payload = columns.output();
+      if (length > BlobFormat.MAX_UNCOMPRESSED_BYTES) {
+        return null;
+      }
+    }
     byte[] dc = tags.dc().getBytes(StandardCharsets.UTF_8);
     byte[] type = tags.type().getBytes(StandardCharsets.UTF_8);
     byte[] subtype = tags.subtype().getBytes(StandardCharsets.UTF_8);
@@ -166,8 +189,8 @@ public final class BlobEncoder implements AutoCloseable {
       }
       compressions++;
       // Small payloads compress worse than full chunks and would drag the estimate down.
-      if (length >= 64 * 1024) {
-        ratio.measured(Math.max(1.0, Math.min(64.0, (double) length / Math.max(1, stored))));
+      if (rowLength >= 64 * 1024) {
+        ratio.measured(Math.max(1.0, Math.min(64.0, (double) rowLength / Math.max(1, stored))));
       }
       if (headerLength + stored + BlobFormat.CHECKSUM_BYTES > maxBlobBytes) {
         return null;
@@ -183,7 +206,7 @@ public final class BlobEncoder implements AutoCloseable {
     }
     ByteBuffer h = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
     h.put(BlobFormat.MAGIC);
-    h.put((byte) BlobFormat.VERSION);
+    h.put((byte) version);
     h.put((byte) (compress ? BlobFormat.CODEC_ZSTD : BlobFormat.CODEC_NONE));
     h.put((byte) (dedupe ? BlobFormat.FLAG_DEDUPED_STRINGS : 0));
     h.put((byte) 0);
@@ -222,8 +245,22 @@ public final class BlobEncoder implements AutoCloseable {
     private int level = 3;
     private boolean dedupeStrings = true;
     private boolean compress = true;
+    private int version = BlobFormat.DEFAULT_VERSION;
 
     private Builder() {}
+
+    /**
+     * Blob format version: {@link BlobFormat#VERSION_COLUMNS} (2, the default: column payload,
+     * fewer bytes and faster to read and to compress) or {@link BlobFormat#VERSION_ROWS} (1, for
+     * readers that predate v2). Readers read both.
+     */
+    public Builder version(int version) {
+      if (version != BlobFormat.VERSION_ROWS && version != BlobFormat.VERSION_COLUMNS) {
+        throw new IllegalArgumentException("blob version " + version + " is not 1 or 2");
+      }
+      this.version = version;
+      return this;
+    }
 
     /** Writer id stored in every blob header (the aggregator id); required. */
     public Builder producerId(String producerId) {

@@ -1,11 +1,16 @@
 package io.epochal.format.blob;
 
-/** Constants of blob format v1 (docs/blob-format.md). */
+/** Constants of the blob format, versions 1 and 2 (docs/blob-format.md). */
 public final class BlobFormat {
   /** First four bytes of every blob: ASCII {@code "EPBL"}. */
   static final byte[] MAGIC = {'E', 'P', 'B', 'L'};
 
-  public static final int VERSION = 1;
+  /** Blob format v1: a row payload (consecutive MAP values, one string table). */
+  public static final int VERSION_ROWS = 1;
+  /** Blob format v2: a column payload (dictionary, shapes, columns); same header. */
+  public static final int VERSION_COLUMNS = 2;
+  /** The version writers produce unless told otherwise. */
+  public static final int DEFAULT_VERSION = VERSION_COLUMNS;
   /** Payload codec: stored as is. */
   public static final int CODEC_NONE = 0;
   /** Payload codec: one zstd frame. */

@@ -5,6 +5,7 @@ import io.epochal.format.FormatException;
 import io.epochal.format.FormatException.Reason;
 import io.epochal.format.TagRules;
 import io.epochal.format.Tags;
+import io.epochal.format.codec.ColumnarDecoder;
 import io.epochal.format.codec.EventDecoder;
 import io.epochal.format.codec.EventVisitor;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +16,7 @@ import java.util.NoSuchElementException;
 import java.util.zip.CRC32C;
 
 /**
- * Reads blobs (format v1) from untrusted bytes. {@link #open} verifies the checksum before anything
+ * Reads blobs (format v1, rows, and v2, columns) from untrusted bytes. {@link #open} verifies the checksum before anything
  * else and parses the header; events are decompressed and decoded only when a cursor asks for them.
  *
  * <pre>{@code
@@ -43,6 +44,7 @@ public final class BlobReader implements AutoCloseable {
   private byte[] scratch = EMPTY;
   private EventDecoder deduped;
   private EventDecoder plain;
+  private ColumnarDecoder columnar;
 
   private byte[] scratch(int n) {
     if (n <= scratch.length) {
@@ -101,7 +103,7 @@ public final class BlobReader implements AutoCloseable {
 
   private static BlobHeader parseHeader(byte[] b, int off, int len) throws FormatException {
     int version = b[off + 4] & 0xFF;
-    if (version != BlobFormat.VERSION) {
+    if (version != BlobFormat.VERSION_ROWS && version != BlobFormat.VERSION_COLUMNS) {
       throw new FormatException(Reason.BAD_VERSION, "blob version " + version + " is not supported");
     }
     int codec = b[off + 5] & 0xFF;
@@ -204,6 +206,17 @@ public final class BlobReader implements AutoCloseable {
     /** Decompresses the payload and returns a cursor over its events. */
     public EventCursor cursor() throws FormatException {
       int n = header.uncompressedLength();
+      if (header.version() == BlobFormat.VERSION_COLUMNS) {
+        ColumnarDecoder columns = new ColumnarDecoder();
+        if (header.codec() == BlobFormat.CODEC_ZSTD) {
+          byte[] payload = new byte[n];
+          decompress(payload);
+          columns.reset(payload, 0, n, header.eventCount());
+        } else {
+          columns.reset(bytes, off + header.headerLength(), n, header.eventCount());
+        }
+        return new ColumnCursor(columns);
+      }
       EventDecoder decoder = new EventDecoder(header.dedupedStrings());
       if (header.codec() == BlobFormat.CODEC_ZSTD) {
         byte[] payload = new byte[n];
@@ -227,6 +240,24 @@ public final class BlobReader implements AutoCloseable {
      */
     public int visitAll(EventVisitor visitor) throws FormatException {
       int n = header.uncompressedLength();
+      if (header.version() == BlobFormat.VERSION_COLUMNS) {
+        ColumnarDecoder columns = columnar != null ? columnar : (columnar = new ColumnarDecoder());
+        try {
+          if (header.codec() == BlobFormat.CODEC_ZSTD) {
+            byte[] payload = scratch(n);
+            decompress(payload);
+            columns.reset(payload, 0, n, header.eventCount());
+          } else {
+            columns.reset(bytes, off + header.headerLength(), n, header.eventCount());
+          }
+          while (columns.hasNext()) {
+            columns.visitEvent(visitor);
+          }
+        } finally {
+          columns.clear();
+        }
+        return header.eventCount();
+      }
       EventDecoder decoder = decoder(header.dedupedStrings());
       if (header.codec() == BlobFormat.CODEC_ZSTD) {
         byte[] payload = scratch(n);
@@ -268,6 +299,29 @@ public final class BlobReader implements AutoCloseable {
         out.add(c.next());
       }
       return out;
+    }
+  }
+
+  private static final class ColumnCursor implements EventCursor {
+    private final ColumnarDecoder columns;
+
+    ColumnCursor(ColumnarDecoder columns) {
+      this.columns = columns;
+    }
+
+    @Override
+    public boolean hasNext() {
+      return columns.hasNext();
+    }
+
+    @Override
+    public Map<String, Object> next() throws FormatException {
+      return columns.readEvent();
+    }
+
+    @Override
+    public void visitNext(EventVisitor visitor) throws FormatException {
+      columns.visitEvent(visitor);
     }
   }
 

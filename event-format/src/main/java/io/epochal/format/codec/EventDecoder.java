@@ -338,7 +338,7 @@ public final class EventDecoder extends EncodedWalk {
   private static final EventVisitor NOTHING = new EventVisitor() {};
 
   /** Builds the event as maps and lists, innermost container on top of a stack. */
-  private static final class MapBuilder implements EventVisitor {
+  static final class MapBuilder implements EventVisitor {
     private final Object[] containers = new Object[EventEncoder.MAX_DEPTH + 1];
     private final boolean[] isList = new boolean[EventEncoder.MAX_DEPTH + 1];
     private final String[] keys = new String[EventEncoder.MAX_DEPTH + 1];
