@@ -204,7 +204,6 @@ class EpochBatcherTest {
     for (int i = 0; i < 3000; i++) {
       events.add(gen.web());
     }
-    byte[] d = datagram(tags(E), events.subList(0, 60), -1);
     List<SealedBlob> decoded = new ArrayList<>();
     try (BlobEncoder other = BlobEncoder.builder().producerId("a7").maxBlobBytes(8192).build()) {
       encoder = BlobEncoder.builder().producerId("a7").maxBlobBytes(8192).build();
@@ -213,6 +212,7 @@ class EpochBatcherTest {
           new AggregatorMetrics(new SimpleMeterRegistry()), (k, b) -> decoded.add(b));
       DatagramReader reader = new DatagramReader();
       for (int round = 0; round < 50; round++) {
+        byte[] d = datagram(tags(E), events.subList(round * 60, round * 60 + 60), -1);
         assertThat(reader.readRecords(d, 0, d.length, viaRecords)).isEqualTo(60);
         assertThat(reader.read(d, 0, d.length, viaMaps)).isEqualTo(60);
       }

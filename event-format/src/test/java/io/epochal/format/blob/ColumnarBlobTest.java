@@ -100,6 +100,39 @@ class ColumnarBlobTest {
     }
   }
 
+  @Test
+  void theDocumentedWorkedExampleIsWhatTheEncoderWrites() throws FormatException {
+    // docs/blob-format.md, "The same events in blob format v2"
+    String documented = """
+        45 50 42 4c 02 00 01 00 00 00 00 00 03 00 00 00
+        4d 00 00 00 4d 00 00 00 35 16 45 54 00 00 00 00
+        01 31 03 57 45 42 03 61 70 70 02 61 37 06 03 75
+        72 6c 02 2f 61 06 73 74 61 74 75 73 02 2f 62 03
+        72 65 66 02 6d 73 03 01 06 08 02 00 05 02 03 01
+        08 08 03 00 05 02 03 04 05 01 08 08 03 00 05 02
+        03 05 04 00 01 02 01 01 02 90 03 01 03 02 90 03
+        01 01 01 01 02 a8 06 02 a2 1f 84 d5 85 80
+        """;
+    List<Map<String, Object>> events = List.of(
+        map("url", "/a", "status", 200L),
+        map("url", "/b", "status", 200L, "ref", "/a"),
+        map("url", "/a", "status", 404L, "ms", 12.5));
+    byte[] blob;
+    try (BlobEncoder enc = BlobEncoder.builder().producerId("a7").compress(false).build()) {
+      blob = enc.encode(TAGS, events).get(0).bytes();
+    }
+    assertThat(HexFormat.of().formatHex(blob)).isEqualTo(documented.replaceAll("\\s", ""));
+    assertThat(maps(List.of(blob))).isEqualTo(events);
+  }
+
+  private static Map<String, Object> map(Object... kv) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < kv.length; i += 2) {
+      m.put((String) kv[i], kv[i + 1]);
+    }
+    return m;
+  }
+
   // Hand-built payloads: dictionary, shapes, order, columns (docs/blob-format.md "Payload v2").
 
   /** {"a": LONG} x rows, with dictionary ["a"]. */
