@@ -58,7 +58,7 @@ import java.util.zip.GZIPOutputStream;
  * <pre>
  * ./mvnw -q -o -pl epochal-cli,benchmarks -am package -DskipTests
  * java -Xms2g -Xmx2g -cp benchmarks/target/benchmarks.jar io.epochal.benchmarks.pipeline.ConsumerRead \
- *     --epochs 20 --events 150000 --reps 3
+ *     --epochs 20 --events 150000 --reps 3 [--blob-version 1|2]
  * </pre>
  *
  * <p>It starts {@code epochal store} from {@code --jar} in a child JVM (n_val 1, a fresh data
@@ -128,7 +128,7 @@ public final class ConsumerRead {
 
   public static void main(String[] argv) throws Exception {
     Args args = new Args(argv, List.of());
-    args.allowOnly(List.of("jar", "epochs", "events", "reps", "seed", "work-dir", "heap", "modes", "first-epoch"));
+    args.allowOnly(List.of("jar", "epochs", "events", "reps", "seed", "work-dir", "heap", "modes", "first-epoch", "blob-version"));
     Path work = args.get("work-dir", null) != null ? Path.of(args.get("work-dir", null))
         : Files.createTempDirectory("consumer-read");
     Files.createDirectories(work);
@@ -166,7 +166,8 @@ public final class ConsumerRead {
     boolean withJson = modes().stream().anyMatch(m -> m.startsWith("jsongz"));
     long t0 = System.nanoTime();
     long chunk = 0;
-    try (BlobEncoder encoder = BlobEncoder.builder().producerId("a1").build();
+    try (BlobEncoder encoder = BlobEncoder.builder().producerId("a1")
+            .version(args.getInt("blob-version", io.epochal.format.blob.BlobFormat.DEFAULT_VERSION)).build();
         StoreClient client = StoreClient.builder().build()) {
       for (long epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
         Map<String, List<Map<String, Object>>> groups = new TreeMap<>();

@@ -23,7 +23,12 @@ import java.util.Set;
  * <p>Reusable (one per reader); not thread-safe.
  */
 public final class ColumnarDecoder extends EncodedWalk {
-  /* Program ops of a shape: op = code | argument << 4. */
+  /*
+   * Program ops of a shape: op = code | argument << 5, where the argument is a size, a dictionary
+   * index (KEY) or a slot; a keyed scalar (K_*: a map entry whose value is a scalar, the usual
+   * case) carries its key index and, for the slot types, is followed by its slot: one dispatch per
+   * field instead of two.
+   */
   static final int OP_BEGIN_MAP = 0;
   static final int OP_KEY = 1;
   static final int OP_END_MAP = 2;
@@ -36,6 +41,15 @@ public final class ColumnarDecoder extends EncodedWalk {
   static final int OP_DOUBLE = 9;
   static final int OP_STRING = 10;
   static final int OP_BYTES = 11;
+  /** Added to a scalar's code: the same value preceded by the key in its argument. */
+  static final int KEYED = 8;
+  static final int OP_K_NULL = OP_NULL + KEYED;
+  static final int OP_K_FALSE = OP_FALSE + KEYED;
+  static final int OP_K_TRUE = OP_TRUE + KEYED;
+  static final int OP_K_LONG = OP_LONG + KEYED;
+  static final int OP_K_DOUBLE = OP_DOUBLE + KEYED;
+  static final int OP_K_STRING = OP_STRING + KEYED;
+  static final int OP_K_BYTES = OP_BYTES + KEYED;
 
   private String[] dict = new String[256];
   private int dictSize;
@@ -192,7 +206,14 @@ public final class ColumnarDecoder extends EncodedWalk {
     if (progLength == prog.length) {
       prog = Arrays.copyOf(prog, progLength * 2);
     }
-    prog[progLength++] = code | arg << 4;
+    prog[progLength++] = code | arg << 5;
+  }
+
+  private void emitWord(int word) {
+    if (progLength == prog.length) {
+      prog = Arrays.copyOf(prog, progLength * 2);
+    }
+    prog[progLength++] = word;
   }
 
   private void map(int depth) throws FormatException {
@@ -205,34 +226,58 @@ public final class ColumnarDecoder extends EncodedWalk {
       throw new FormatException(Reason.BAD_LENGTH, "map of " + n + " entries in a shape of " + (limit - pos) + " bytes left");
     }
     emit(OP_BEGIN_MAP, n);
-    int first = progLength;
+    int[] keys = new int[n];
     for (int i = 0; i < n; i++) {
       count();
       int k = length("key");
       if (k >= dictSize) {
         throw new FormatException(Reason.BAD_REFERENCE, "key names string " + k + " of " + dictSize);
       }
-      emit(OP_KEY, k);
+      keys[i] = k;
       count();
-      value(readByte(), depth);
+      int tag = readByte();
+      if (tag <= ValueType.BYTES) {
+        keyedScalar(tag, k);
+      } else {
+        emit(OP_KEY, k);
+        value(tag, depth);
+      }
     }
-    if (n > 1 && repeatsKey(first)) {
+    if (n > 1 && repeatsKey(keys)) {
       throw new FormatException(Reason.BAD_LENGTH, "map repeats a key");
     }
     emit(OP_END_MAP, 0);
   }
 
-  /** Whether the map whose entries start at program index {@code first} repeats a key. */
-  private boolean repeatsKey(int first) {
-    Set<String> keys = new HashSet<>();
-    int depth = 0;
-    for (int i = first; i < progLength; i++) {
-      int code = prog[i] & 15;
-      if (code == OP_BEGIN_MAP || code == OP_BEGIN_LIST) {
-        depth++;
-      } else if (code == OP_END_MAP || code == OP_END_LIST) {
-        depth--;
-      } else if (code == OP_KEY && depth == 0 && !keys.add(dict[prog[i] >>> 4])) {
+  /** A map entry whose value is a scalar: one op with the key (and the slot after it). */
+  private void keyedScalar(int tag, int key) {
+    switch (tag) {
+      case ValueType.NULL -> emit(OP_K_NULL, key);
+      case ValueType.FALSE -> emit(OP_K_FALSE, key);
+      case ValueType.TRUE -> emit(OP_K_TRUE, key);
+      default -> {
+        // LONG, DOUBLE, STRING, BYTES: tags 3-6, codes 8-11
+        emit(tag + 5 + KEYED, key);
+        emitWord(slots++);
+      }
+    }
+  }
+
+  /** Whether two of the keys (dictionary indexes) name equal strings. */
+  private boolean repeatsKey(int[] keys) {
+    if (keys.length <= 16) {
+      for (int i = 0; i < keys.length; i++) {
+        for (int j = i + 1; j < keys.length; j++) {
+          if (keys[i] == keys[j] || dict[keys[i]].equals(dict[keys[j]])) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+    Set<String> seen = new HashSet<>();
+    for (int k : keys) {
+      if (!seen.add(dict[k])) {
         return true;
       }
     }
@@ -304,40 +349,53 @@ public final class ColumnarDecoder extends EncodedWalk {
     int n = programLength[s];
     int base = columnBase[s];
     String[] d = dict;
-    for (int i = 0; i < n; i++) {
-      int op = program[i];
-      switch (op & 15) {
-        case OP_BEGIN_MAP -> v.beginMap(op >>> 4);
-        case OP_KEY -> v.key(d[op >>> 4]);
-        case OP_END_MAP -> v.endMap();
-        case OP_LONG -> {
-          long u = columnVarLong(base + (op >>> 4));
+    for (int i = 0; i < n; ) {
+      int op = program[i++];
+      switch (op & 31) {
+        case OP_K_LONG -> {
+          v.key(d[op >>> 5]);
+          long u = columnVarLong(base + program[i++]);
           v.longValue((u >>> 1) ^ -(u & 1));
         }
-        case OP_STRING -> {
-          int c = base + (op >>> 4);
-          int k = columnVarInt(c);
-          if (k < 0 || k >= dictSize) {
-            throw new FormatException(Reason.BAD_REFERENCE, "value names string " + (k & 0xFFFFFFFFL) + " of " + dictSize);
-          }
-          v.stringValue(d[k]);
+        case OP_K_STRING -> {
+          v.key(d[op >>> 5]);
+          v.stringValue(columnString(base + program[i++]));
         }
-        case OP_DOUBLE -> v.doubleValue(columnDouble(base + (op >>> 4)));
-        case OP_BEGIN_LIST -> v.beginList(op >>> 4);
+        case OP_K_DOUBLE -> {
+          v.key(d[op >>> 5]);
+          v.doubleValue(columnDouble(base + program[i++]));
+        }
+        case OP_BEGIN_MAP -> v.beginMap(op >>> 5);
+        case OP_END_MAP -> v.endMap();
+        case OP_KEY -> v.key(d[op >>> 5]);
+        case OP_K_NULL -> {
+          v.key(d[op >>> 5]);
+          v.nullValue();
+        }
+        case OP_K_FALSE -> {
+          v.key(d[op >>> 5]);
+          v.booleanValue(false);
+        }
+        case OP_K_TRUE -> {
+          v.key(d[op >>> 5]);
+          v.booleanValue(true);
+        }
+        case OP_K_BYTES -> {
+          v.key(d[op >>> 5]);
+          columnBytes(base + program[i++], v);
+        }
+        case OP_LONG -> {
+          long u = columnVarLong(base + (op >>> 5));
+          v.longValue((u >>> 1) ^ -(u & 1));
+        }
+        case OP_STRING -> v.stringValue(columnString(base + (op >>> 5)));
+        case OP_DOUBLE -> v.doubleValue(columnDouble(base + (op >>> 5)));
+        case OP_BYTES -> columnBytes(base + (op >>> 5), v);
+        case OP_BEGIN_LIST -> v.beginList(op >>> 5);
         case OP_END_LIST -> v.endList();
         case OP_NULL -> v.nullValue();
         case OP_FALSE -> v.booleanValue(false);
         case OP_TRUE -> v.booleanValue(true);
-        case OP_BYTES -> {
-          int c = base + (op >>> 4);
-          int len = columnVarInt(c);
-          if (len < 0 || len > colEnd[c] - colPos[c]) {
-            throw new FormatException(Reason.BAD_LENGTH, "byte array of " + (len & 0xFFFFFFFFL) + " bytes past its column");
-          }
-          int at = colPos[c];
-          colPos[c] += len;
-          v.bytesValue(in, at, len);
-        }
         default -> throw new IllegalStateException("op " + op);
       }
     }
@@ -382,6 +440,24 @@ public final class ColumnarDecoder extends EncodedWalk {
     long r = varLong();
     colPos[c] = pos;
     return r;
+  }
+
+  private String columnString(int c) throws FormatException {
+    int k = columnVarInt(c);
+    if (k < 0 || k >= dictSize) {
+      throw new FormatException(Reason.BAD_REFERENCE, "value names string " + (k & 0xFFFFFFFFL) + " of " + dictSize);
+    }
+    return dict[k];
+  }
+
+  private void columnBytes(int c, EventVisitor v) throws FormatException {
+    int len = columnVarInt(c);
+    if (len < 0 || len > colEnd[c] - colPos[c]) {
+      throw new FormatException(Reason.BAD_LENGTH, "byte array of " + (len & 0xFFFFFFFFL) + " bytes past its column");
+    }
+    int at = colPos[c];
+    colPos[c] += len;
+    v.bytesValue(in, at, len);
   }
 
   private int columnVarInt(int c) throws FormatException {
