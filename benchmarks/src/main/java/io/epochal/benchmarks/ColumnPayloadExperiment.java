@@ -15,7 +15,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * An experiment for a possible blob format v2, not a format: a column-wise payload of the same
+ * The experiment that preceded blob format v2 (docs/blob-format.md "Payload v2"), not that format
+ * (which keeps nested maps, has one blob-wide dictionary and numbers shapes by skeleton): a
+ * column-wise payload of the same
  * events as the v1 payloads, to see what its decode would cost. Nested maps are flattened to
  * dotted paths; events with the same path list (a shape) form a group; per group each path is a
  * column: all-integer columns as zigzag varlongs, columns of short decimals as v1's DECIMAL
