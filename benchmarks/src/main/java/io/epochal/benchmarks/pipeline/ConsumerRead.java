@@ -58,7 +58,7 @@ import java.util.zip.GZIPOutputStream;
  * <pre>
  * ./mvnw -q -o -pl epochal-cli,benchmarks -am package -DskipTests
  * java -Xms2g -Xmx2g -cp benchmarks/target/benchmarks.jar io.epochal.benchmarks.pipeline.ConsumerRead \
- *     --epochs 20 --events 150000 --reps 3 [--blob-version 1|2]
+ *     --epochs 20 --events 150000 --reps 3 [--warmup 1] [--blob-version 1|2]
  * </pre>
  *
  * <p>It starts {@code epochal store} from {@code --jar} in a child JVM (n_val 1, a fresh data
@@ -70,8 +70,8 @@ import java.util.zip.GZIPOutputStream;
  * same chunks, also go as JSON lines + gzip (Jackson, {@code java.util.zip} level 6) to bucket
  * {@code jsongz} under the same keys: the naive format's baseline.
  *
- * <p>Then it reads the whole range {@code --reps} times in each mode, after one warm-up pass of
- * each, measuring this JVM's process CPU time ({@code OperatingSystemMXBean}: every thread, GC and
+ * <p>Then it reads the whole range {@code --reps} times in each mode, after {@code --warmup} [1]
+ * warm-up passes of each (round robin over the modes), measuring this JVM's process CPU time ({@code OperatingSystemMXBean}: every thread, GC and
  * JIT included), its threads' CPU from /proc, the store's CPU and wall time:
  * <ul>
  *   <li>{@code epochal}: {@link EpochReader#read} (defaults: 16 blob GETs in flight, 4 epochs read
@@ -128,7 +128,7 @@ public final class ConsumerRead {
 
   public static void main(String[] argv) throws Exception {
     Args args = new Args(argv, List.of());
-    args.allowOnly(List.of("jar", "epochs", "events", "reps", "seed", "work-dir", "heap", "modes", "first-epoch", "blob-version"));
+    args.allowOnly(List.of("jar", "epochs", "events", "reps", "seed", "work-dir", "heap", "modes", "first-epoch", "blob-version", "warmup"));
     Path work = args.get("work-dir", null) != null ? Path.of(args.get("work-dir", null))
         : Files.createTempDirectory("consumer-read");
     Files.createDirectories(work);
@@ -243,11 +243,13 @@ public final class ConsumerRead {
   private List<Pass> measure() throws Exception {
     List<String> modes = modes();
     int reps = args.getInt("reps", 3);
+    int warmup = args.getInt("warmup", 1);
     List<Pass> passes = new ArrayList<>();
     NodeSelector nodes = NodeSelector.of(List.of(store), Duration.ofSeconds(1));
     try (EpochReader reader = EpochReader.builder().nodes(nodes).dcs(DC).build();
         StoreClient client = StoreClient.builder().build()) {
-      for (int rep = 0; rep <= reps; rep++) {
+      for (int i = 1 - warmup; i <= reps; i++) {
+        int rep = Math.max(0, i);
         for (String mode : modes) {
           Pass p = pass(mode, rep, reader, client);
           log.printf(Locale.ROOT, "  %s %-13s %,d events %,.1f MB wall %.2f s cpu %.2f s (store %.2f s): %.0f MB/s per "
