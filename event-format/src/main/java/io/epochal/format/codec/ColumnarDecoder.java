@@ -91,7 +91,8 @@ public final class ColumnarDecoder extends EncodedWalk {
     events = eventCount;
     readDictionary();
     int s = length("shape count");
-    if (s == 0 || s > eventCount) {
+    // A shape takes at least 4 bytes (rows, length, MAP, size): checked before arrays are sized by it.
+    if (s == 0 || s > eventCount || s > (limit - pos) / 4) {
       throw new FormatException(Reason.BAD_LENGTH, s + " shapes for " + eventCount + " events");
     }
     if (programs.length < s) {
@@ -149,10 +150,11 @@ public final class ColumnarDecoder extends EncodedWalk {
     if (d > limit - pos) {
       throw new FormatException(Reason.BAD_LENGTH, "dictionary of " + d + " strings in " + (limit - pos) + " bytes");
     }
-    if (dict.length < d) {
-      dict = new String[Math.max(d, dict.length * 2)];
-    }
     for (int i = 0; i < d; i++) {
+      if (i == dict.length) {
+        // Grown as strings are read, so a lying count cannot make a large array.
+        dict = Arrays.copyOf(dict, i * 2);
+      }
       int n = length("string length");
       if (n > limit - pos) {
         throw new FormatException(Reason.BAD_LENGTH, "string of " + n + " bytes, " + (limit - pos) + " left");
