@@ -372,7 +372,12 @@ public final class ColumnarEncoder {
     return v >>> 7 == 0 ? 1 : v >>> 14 == 0 ? 2 : v >>> 21 == 0 ? 3 : v >>> 28 == 0 ? 4 : 5;
   }
 
-  /** A growable byte array with the encodings of docs/wire-format.md. */
+  /**
+   * A growable byte array with the encodings of docs/wire-format.md (Kryo's varint forms). Not
+   * Kryo's {@code Output}: with it the conversion took 1.4-1.6x as long (600 against 380-450 ns
+   * per event of the reference mix), its per-call capacity checks and flush hooks on every one of
+   * the ~70 small writes per event.
+   */
   static final class Buf {
     byte[] bytes;
     int length;
