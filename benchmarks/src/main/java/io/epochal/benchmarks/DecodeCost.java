@@ -38,8 +38,16 @@ import java.util.Map;
  *   <li>{@code projection}: the same walk with a {@link Projection} of {@code status}, {@code url}
  *       and {@code timing.db};
  *   <li>{@code maps}: {@link EventDecoder#readEvent};
- *   <li>{@code zstd-N}: compressing the payloads again at level N (the aggregator's side).
+ *   <li>{@code v1 read}: {@code BlobReader.open} + {@code visitAll} of each blob, a consumer's whole read;
+ *   <li>the same blobs in blob format v2 (columns): {@code v2 zstd-decompress}, {@code v2 visit}
+ *       ({@link ColumnarDecoder} reset and every event visited), {@code v2 maps}, {@code v2 read};
+ *   <li>{@code v2 rows to columns}: {@link ColumnarEncoder#convert} of the v1 payloads (the
+ *       aggregator's added step);
+ *   <li>{@code zstd-N} and {@code v2 zstd-N}: compressing the payloads again at level N (the
+ *       aggregator's side).
  * </ul>
+ *
+ * <p>The MB/s column counts each version's own stored bytes.
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.epochal.benchmarks.DecodeCost [rounds] [zstd levels, e.g. 1,2,3]

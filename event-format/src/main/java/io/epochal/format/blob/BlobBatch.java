@@ -186,7 +186,7 @@ public final class BlobBatch {
   }
 
   private void sealWith(byte[] blob) {
-    emit(blob, count, events.position());
+    emit(blob, count);
     events.reset();
     count = 0;
     probeAt = 0;
@@ -234,7 +234,7 @@ public final class BlobBatch {
       // add() checked every event over half a blob alone, so the first event fits by itself.
       throw new IllegalStateException("the first event of a chunk does not fit in a blob on its own");
     }
-    emit(best, bestK, ends[bestK - 1]);
+    emit(best, bestK);
     // Back-references only point backwards, so the suffix is re-encoded with its own string table.
     List<Map<String, Object>> rest = new ArrayList<>(count - bestK);
     EventDecoder decoder = new EventDecoder(encoder.dedupeStrings());
@@ -258,7 +258,7 @@ public final class BlobBatch {
     }
   }
 
-  private void emit(byte[] blob, int events, int rowBytes) {
+  private void emit(byte[] blob, int events) {
     // The header's uncompressed length: the row bytes for v1, the column payload's for v2.
     sealed.add(new SealedBlob(tags, blob, events, BlobReader.intAt(blob, 16)));
     sealedBytes += blob.length;
