@@ -16,8 +16,9 @@ import java.util.NoSuchElementException;
 import java.util.zip.CRC32C;
 
 /**
- * Reads blobs (format v1, rows, and v2, columns) from untrusted bytes. {@link #open} verifies the checksum before anything
- * else and parses the header; events are decompressed and decoded only when a cursor asks for them.
+ * Reads blobs (format v1, rows, and v2, columns) from untrusted bytes. {@link #open} verifies the
+ * checksum before anything else and parses the header; events are decompressed and decoded only
+ * when a cursor asks for them.
  *
  * <pre>{@code
  * try (BlobReader reader = new BlobReader()) {
@@ -206,25 +207,15 @@ public final class BlobReader implements AutoCloseable {
     /** Decompresses the payload and returns a cursor over its events. */
     public EventCursor cursor() throws FormatException {
       int n = header.uncompressedLength();
+      byte[] payload = payload(false);
+      int at = payloadOffset();
       if (header.version() == BlobFormat.VERSION_COLUMNS) {
         ColumnarDecoder columns = new ColumnarDecoder();
-        if (header.codec() == BlobFormat.CODEC_ZSTD) {
-          byte[] payload = new byte[n];
-          decompress(payload);
-          columns.reset(payload, 0, n, header.eventCount());
-        } else {
-          columns.reset(bytes, off + header.headerLength(), n, header.eventCount());
-        }
+        columns.reset(payload, at, n, header.eventCount());
         return new ColumnCursor(columns);
       }
       EventDecoder decoder = new EventDecoder(header.dedupedStrings());
-      if (header.codec() == BlobFormat.CODEC_ZSTD) {
-        byte[] payload = new byte[n];
-        decompress(payload);
-        decoder.reset(payload, 0, n);
-      } else {
-        decoder.reset(bytes, off + header.headerLength(), n);
-      }
+      decoder.reset(payload, at, n);
       return new Cursor(decoder, header.eventCount());
     }
 
@@ -240,16 +231,12 @@ public final class BlobReader implements AutoCloseable {
      */
     public int visitAll(EventVisitor visitor) throws FormatException {
       int n = header.uncompressedLength();
+      byte[] payload = payload(true);
+      int at = payloadOffset();
       if (header.version() == BlobFormat.VERSION_COLUMNS) {
         ColumnarDecoder columns = columnar != null ? columnar : (columnar = new ColumnarDecoder());
         try {
-          if (header.codec() == BlobFormat.CODEC_ZSTD) {
-            byte[] payload = scratch(n);
-            decompress(payload);
-            columns.reset(payload, 0, n, header.eventCount());
-          } else {
-            columns.reset(bytes, off + header.headerLength(), n, header.eventCount());
-          }
+          columns.reset(payload, at, n, header.eventCount());
           while (columns.hasNext()) {
             columns.visitEvent(visitor);
           }
@@ -259,13 +246,7 @@ public final class BlobReader implements AutoCloseable {
         return header.eventCount();
       }
       EventDecoder decoder = decoder(header.dedupedStrings());
-      if (header.codec() == BlobFormat.CODEC_ZSTD) {
-        byte[] payload = scratch(n);
-        decompress(payload);
-        decoder.reset(payload, 0, n);
-      } else {
-        decoder.reset(bytes, off + header.headerLength(), n);
-      }
+      decoder.reset(payload, at, n);
       try {
         Cursor c = new Cursor(decoder, header.eventCount());
         while (c.hasNext()) {
@@ -275,6 +256,24 @@ public final class BlobReader implements AutoCloseable {
         decoder.reset(EMPTY, 0, 0); // drop references to the payload and its strings
       }
       return header.eventCount();
+    }
+
+    /**
+     * The uncompressed payload, at {@link #payloadOffset()}: the blob's own bytes for codec 0, else
+     * decompressed into the reader's kept buffer ({@code shared}) or a buffer of its own.
+     */
+    private byte[] payload(boolean shared) throws FormatException {
+      if (header.codec() != BlobFormat.CODEC_ZSTD) {
+        return bytes;
+      }
+      int n = header.uncompressedLength();
+      byte[] payload = shared ? scratch(n) : new byte[n];
+      decompress(payload);
+      return payload;
+    }
+
+    private int payloadOffset() {
+      return header.codec() == BlobFormat.CODEC_ZSTD ? 0 : off + header.headerLength();
     }
 
     private void decompress(byte[] payload) throws FormatException {
