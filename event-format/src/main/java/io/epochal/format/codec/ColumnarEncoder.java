@@ -18,6 +18,13 @@ import java.util.Arrays;
  * in full ({@link ColumnarDecoder}). The output is a function of the input bytes alone, so two
  * row payloads that are equal give equal column payloads.
  *
+ * <p>Events of one kind mostly repeat one of the last two shapes (a boolean field that flips
+ * changes the shape), so each event is first matched against those, its values written straight
+ * into the matched shape's columns; a failed match undoes what it wrote. Only other events are
+ * walked into a skeleton that is hashed and looked up. Both paths write the same bytes
+ * (ColumnarEncoderTest); on the reference mix 91% of events match, and the conversion takes about
+ * 10% less time than with the general path alone (docs/benchmarks.md).
+ *
  * <p>Buffers are kept between calls (one encoder per blob encoder); not thread-safe.
  */
 public final class ColumnarEncoder {
@@ -45,6 +52,32 @@ public final class ColumnarEncoder {
 
   private byte[] out = new byte[0];
 
+  /*
+   * Match program of the event being walked (general path), kept with its shape: one op per
+   * skeleton item, op = code | argument << 4 (a size, or for KEY the key's expected string item,
+   * a back-reference). Events mostly repeat the shape of the event before, so each event is first
+   * matched against that shape's program, writing its values straight into that shape's columns;
+   * only an event of another shape is walked into a skeleton and looked up.
+   */
+  private static final int M_MAP = 0;
+  private static final int M_LIST = 1;
+  private static final int M_KEY = 2;
+  private static final int M_NULL = 3;
+  private static final int M_FALSE = 4;
+  private static final int M_TRUE = 5;
+  private static final int M_LONG = 6;
+  private static final int M_DOUBLE = 7;
+  private static final int M_STRING = 8;
+  private static final int M_BYTES = 9;
+  private int[] prog = new int[64];
+  private int progLength;
+  /** Column lengths before the value being matched was written, to undo a failed match. */
+  private int[] marks = new int[64];
+  /** Whether events are first matched against the previous event's shape (tests compare both ways). */
+  boolean matchPrevious = true;
+  /** Events whose shape matched the previous event's (for tests and benchmarks). */
+  long matched;
+
   /** The distinct structure of events, and its columns. */
   private static final class Shape {
     byte[] skeleton = new byte[64];
@@ -54,6 +87,8 @@ public final class ColumnarEncoder {
     int rows;
     int columnCount;
     Buf[] columns = new Buf[0];
+    int[] program = new int[0];
+    int programLength;
 
     boolean sameSkeleton(Buf s, int h) {
       return hash == h && skeletonLength == s.length
@@ -89,9 +124,24 @@ public final class ColumnarEncoder {
       Arrays.fill(table, 0);
     }
     for (int e = 0; e < events; e++) {
+      if (matchPrevious && last != null) {
+        // Events of one kind mostly repeat one of the last two shapes (a boolean field flips).
+        Shape m = matches(last) ? last : beforeLast != null && matches(beforeLast) ? beforeLast : null;
+        if (m != null) {
+          if (m == beforeLast) {
+            beforeLast = last;
+            last = m;
+          }
+          m.rows++;
+          order.varInt(m.index);
+          matched++;
+          continue;
+        }
+      }
       skel.length = 0;
       vals.length = 0;
       slots = 0;
+      progLength = 0;
       value(in[p++]);
       Shape s = shapeOf();
       s.rows++;
@@ -163,6 +213,158 @@ public final class ColumnarEncoder {
     return o.length;
   }
 
+  /**
+   * Walks the event at {@link #p} along shape {@code s}'s program, writing its values into the
+   * shape's columns (and its new strings into the dictionary). If the event turns out to have
+   * another shape, undoes those writes, leaves {@link #p} at the event and returns false.
+   */
+  private boolean matches(Shape s) {
+    int p0 = p;
+    int dictLength = dict.length;
+    int dictEntries = dictCount;
+    int[] program = s.program;
+    int n = s.programLength;
+    Buf[] cols = s.columns;
+    if (marks.length < s.columnCount) {
+      marks = new int[Math.max(s.columnCount, marks.length * 2)];
+    }
+    int[] mark = marks;
+    byte[] b = in;
+    int q = p;
+    int slot = 0;
+    for (int i = 0; i < n; i++) {
+      int op = program[i];
+      int code = op & 15;
+      if (code == M_KEY) {
+        // Keys are back-references; the first 64 entries fit in one byte.
+        int x = b[q];
+        if (x >= 0) {
+          q++;
+        } else {
+          p = q;
+          x = readVarInt();
+          q = p;
+        }
+        if (x != op >>> 4) {
+          return undo(p0, dictLength, dictEntries, cols, slot);
+        }
+        continue;
+      }
+      int tag = b[q++];
+      switch (code) {
+        case M_LONG -> {
+          if (tag != ValueType.LONG) {
+            return undo(p0, dictLength, dictEntries, cols, slot);
+          }
+          int from = q;
+          for (int k = 0; k < 8 && b[q++] < 0; k++) {
+            if (k == 7) {
+              q++; // the 9th byte of a varlong holds 8 bits
+            }
+          }
+          Buf c = cols[slot];
+          mark[slot++] = c.length;
+          c.put(b, from, q - from);
+        }
+        case M_STRING -> {
+          if (tag != ValueType.STRING) {
+            return undo(p0, dictLength, dictEntries, cols, slot);
+          }
+          int h = b[q];
+          if (h >= 0) {
+            q++;
+          } else {
+            p = q;
+            h = readVarInt();
+            q = p;
+          }
+          int index;
+          if ((h & 1) != 0) {
+            index = h >>> 1;
+          } else {
+            int len = h >>> 1;
+            dict.varInt(len);
+            dict.put(b, q, len);
+            q += len;
+            index = dictCount++;
+          }
+          Buf c = cols[slot];
+          mark[slot++] = c.length;
+          c.varInt(index);
+        }
+        case M_DOUBLE -> {
+          if (tag == ValueType.DECIMAL) {
+            p = q;
+            long v = readVarLong();
+            q = p;
+            Buf c = cols[slot];
+            mark[slot++] = c.length;
+            c.varLong(v << 1);
+          } else if (tag == ValueType.DOUBLE) {
+            Buf c = cols[slot];
+            mark[slot++] = c.length;
+            c.put(1);
+            c.put(b, q, 8);
+            q += 8;
+          } else {
+            return undo(p0, dictLength, dictEntries, cols, slot);
+          }
+        }
+        case M_MAP, M_LIST -> {
+          // MAP and LIST sizes: one byte up to 127 entries.
+          if (tag != (code == M_MAP ? ValueType.MAP : ValueType.LIST)) {
+            return undo(p0, dictLength, dictEntries, cols, slot);
+          }
+          p = q;
+          int size = readVarInt();
+          q = p;
+          if (size != op >>> 4) {
+            return undo(p0, dictLength, dictEntries, cols, slot);
+          }
+        }
+        case M_NULL, M_FALSE, M_TRUE -> {
+          // NULL, FALSE, TRUE are tags 0, 1, 2
+          if (tag != code - M_NULL) {
+            return undo(p0, dictLength, dictEntries, cols, slot);
+          }
+        }
+        case M_BYTES -> {
+          if (tag != ValueType.BYTES) {
+            return undo(p0, dictLength, dictEntries, cols, slot);
+          }
+          int from = q;
+          p = q;
+          int len = readVarInt();
+          q = p + len;
+          Buf c = cols[slot];
+          mark[slot++] = c.length;
+          c.put(b, from, q - from);
+        }
+        default -> throw new IllegalStateException("match op " + op);
+      }
+    }
+    p = q;
+    return true;
+  }
+
+  /** Undoes a failed {@link #matches}: the columns' first {@code written} values, new strings, position. */
+  private boolean undo(int p0, int dictLength, int dictEntries, Buf[] cols, int written) {
+    for (int j = 0; j < written; j++) {
+      cols[j].length = marks[j];
+    }
+    dict.length = dictLength;
+    dictCount = dictEntries;
+    p = p0;
+    return false;
+  }
+
+  private void op(int code, int arg) {
+    if (progLength == prog.length) {
+      prog = Arrays.copyOf(prog, progLength * 2);
+    }
+    prog[progLength++] = code | arg << 4;
+  }
+
   /** The shape of the event just walked ({@link #skel}), made if it is new. */
   private Shape shapeOf() {
     // Events of one kind mostly repeat one of the last two shapes: compare before hashing.
@@ -217,6 +419,11 @@ public final class ColumnarEncoder {
     }
     System.arraycopy(skel.bytes, 0, s.skeleton, 0, skel.length);
     s.skeletonLength = skel.length;
+    if (s.program.length < progLength) {
+      s.program = new int[progLength];
+    }
+    System.arraycopy(prog, 0, s.program, 0, progLength);
+    s.programLength = progLength;
     if (s.columns.length < slots) {
       s.columns = Arrays.copyOf(s.columns, slots);
     }
@@ -261,9 +468,13 @@ public final class ColumnarEncoder {
   /** Walks the value whose tag was just read, from {@link #in} at {@link #p}. */
   private void value(int tag) {
     switch (tag) {
-      case ValueType.NULL, ValueType.FALSE, ValueType.TRUE -> skel.put(tag);
+      case ValueType.NULL, ValueType.FALSE, ValueType.TRUE -> {
+        skel.put(tag);
+        op(M_NULL + tag, 0);
+      }
       case ValueType.LONG -> {
         skel.put(ValueType.LONG);
+        op(M_LONG, 0);
         int from = p;
         skipVarLong();
         vals.put(in, from, p - from);
@@ -271,11 +482,13 @@ public final class ColumnarEncoder {
       }
       case ValueType.DECIMAL -> {
         skel.put(ValueType.DOUBLE);
+        op(M_DOUBLE, 0);
         vals.varLong(readVarLong() << 1);
         endSlot();
       }
       case ValueType.DOUBLE -> {
         skel.put(ValueType.DOUBLE);
+        op(M_DOUBLE, 0);
         vals.put(1);
         vals.put(in, p, 8);
         p += 8;
@@ -283,11 +496,13 @@ public final class ColumnarEncoder {
       }
       case ValueType.STRING -> {
         skel.put(ValueType.STRING);
+        op(M_STRING, 0);
         vals.varInt(stringIndex());
         endSlot();
       }
       case ValueType.BYTES -> {
         skel.put(ValueType.BYTES);
+        op(M_BYTES, 0);
         int from = p;
         int n = readVarInt();
         p += n;
@@ -298,6 +513,7 @@ public final class ColumnarEncoder {
         skel.put(ValueType.LIST);
         int n = readVarInt();
         skel.varInt(n);
+        op(M_LIST, n);
         for (int i = 0; i < n; i++) {
           value(in[p++]);
         }
@@ -306,8 +522,12 @@ public final class ColumnarEncoder {
         skel.put(ValueType.MAP);
         int n = readVarInt();
         skel.varInt(n);
+        op(M_MAP, n);
         for (int i = 0; i < n; i++) {
-          skel.varInt(stringIndex());
+          int k = stringIndex();
+          skel.varInt(k);
+          // A later event matches this key only as a back-reference to entry k.
+          op(M_KEY, k << 1 | 1);
           value(in[p++]);
         }
       }
