@@ -55,7 +55,10 @@ public record AggregatorConfig(
             defaults.tickInterval(), Duration.ofMillis(1), Duration.ofSeconds(1)),
         s.getBytes(ConfigKey.of("udp-queue-bytes",
             "Datagram bytes each receive channel buffers for its batching thread; beyond it datagrams are dropped (queue_full)."),
-            defaults.queueBytes(), 1 << 20, 16L << 30));
+            defaults.queueBytes(), 1 << 20, 16L << 30),
+        s.getDuration(ConfigKey.of("udp-drain-interval",
+            "How long a batching thread that emptied its datagram queue waits before looking again (0: woken for every datagram)."),
+            defaults.drainInterval(), Duration.ZERO, Duration.ofSeconds(1)));
     BatcherConfig b = BatcherConfig.defaults();
     BatcherConfig batcher = new BatcherConfig(
         s.getDuration(ConfigKey.of("grace", "How long after an epoch ends its batches wait for stragglers."),

@@ -16,6 +16,9 @@ import java.time.Duration;
  * @param tickInterval how often each batcher checks for epochs to seal
  * @param queueBytes datagram bytes each channel may hold between its receive thread and its
  *     worker; beyond it datagrams are dropped and counted ({@code queue_full})
+ * @param drainInterval how long a worker that found its queue empty waits before it looks again;
+ *     the receive thread does not wake it per datagram, so under load a wake-up finds several
+ *     datagrams. Zero: the receive thread wakes the worker for every datagram
  */
 public record ReceiverConfig(
     String host,
@@ -25,7 +28,8 @@ public record ReceiverConfig(
     int datagramsPerRead,
     boolean preferEpoll,
     Duration tickInterval,
-    long queueBytes) {
+    long queueBytes,
+    Duration drainInterval) {
   public ReceiverConfig {
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port " + port + " outside [0, 65535]");
@@ -39,6 +43,9 @@ public record ReceiverConfig(
     if (queueBytes < 1 << 20) {
       throw new IllegalArgumentException("queueBytes " + queueBytes + " is below 1 MiB");
     }
+    if (drainInterval.isNegative() || drainInterval.compareTo(tickInterval) > 0) {
+      throw new IllegalArgumentException("drainInterval " + drainInterval + " outside [0, tickInterval " + tickInterval + "]");
+    }
     if (tickInterval.toMillis() < 1) {
       throw new IllegalArgumentException("tickInterval " + tickInterval + " below 1 ms");
     }
@@ -46,6 +53,6 @@ public record ReceiverConfig(
 
   public static ReceiverConfig defaults() {
     return new ReceiverConfig("0.0.0.0", 5140, Math.max(1, Runtime.getRuntime().availableProcessors() / 2),
-        32 << 20, 16, true, Duration.ofMillis(20), 128L << 20);
+        32 << 20, 16, true, Duration.ofMillis(20), 128L << 20, Duration.ofMillis(2));
   }
 }

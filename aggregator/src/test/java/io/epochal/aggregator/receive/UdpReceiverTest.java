@@ -31,6 +31,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Real UDP on loopback into real batchers; blobs are captured instead of spooled. */
 class UdpReceiverTest {
@@ -51,8 +53,12 @@ class UdpReceiverTest {
   }
 
   private UdpReceiver start(int channels) throws InterruptedException {
+    return start(channels, Duration.ofMillis(2));
+  }
+
+  private UdpReceiver start(int channels, Duration drainInterval) throws InterruptedException {
     ReceiverConfig config = new ReceiverConfig("127.0.0.1", 0, channels, 4 << 20, 16, true, Duration.ofMillis(5),
-        64L << 20);
+        64L << 20, drainInterval);
     receiver = new UdpReceiver(config, () -> new EpochBatcher(BatcherConfig.defaults(),
         BlobEncoder.builder().producerId("t1").build(), tokens, clock, metrics,
         (k, b) -> sealed.add(Map.entry(k, b))), metrics);
@@ -103,9 +109,11 @@ class UdpReceiverTest {
     return out;
   }
 
-  @Test
-  void emittedEventsArriveGroupedExactlyOnce() throws Exception {
-    UdpReceiver r = start(2);
+  /** With a drain interval (workers look at their queues every 2 ms) and without (woken per datagram). */
+  @ParameterizedTest
+  @ValueSource(longs = {2, 0})
+  void emittedEventsArriveGroupedExactlyOnce(long drainMillis) throws Exception {
+    UdpReceiver r = start(2, Duration.ofMillis(drainMillis));
     int n = 20_000;
     ReferenceEvents gen = new ReferenceEvents(5);
     Map<String, Integer> perType = new HashMap<>();
