@@ -73,6 +73,25 @@ final class ByteStrings {
     return Arrays.equals(a, aOff, aOff + len, b, bOff, bOff + len);
   }
 
+  /** Whether {@code b[off, off+len)} is pure ASCII (no byte with its high bit set). */
+  static boolean isAscii(byte[] b, int off, int len) {
+    int i = off;
+    int end = off + len;
+    long or = 0;
+    for (; i + 8 <= end; i += 8) {
+      or |= (long) LONGS.get(b, i);
+    }
+    if (i < end && len >= 8) {
+      // The last 8 bytes, overlapping the loop's last word.
+      or |= (long) LONGS.get(b, end - 8);
+    } else {
+      for (; i < end; i++) {
+        or |= b[i];
+      }
+    }
+    return (or & HIGH_BITS) == 0;
+  }
+
   /** Whether a {@link #hashAndAscii} result says the range was pure ASCII. */
   static boolean isAscii(long hashAndAscii) {
     return (hashAndAscii >>> 32) != 0;

@@ -159,7 +159,9 @@ public final class ColumnarDecoder extends EncodedWalk {
       if (n > limit - pos) {
         throw new FormatException(Reason.BAD_LENGTH, "string of " + n + " bytes, " + (limit - pos) + " left");
       }
-      dict[i] = n == 0 ? "" : new String(in, pos, n, StandardCharsets.UTF_8);
+      // ASCII (most strings) is Latin-1 too, and that constructor only copies the bytes.
+      dict[i] = n == 0 ? "" : new String(in, pos, n,
+          ByteStrings.isAscii(in, pos, n) ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
       pos += n;
       dictSize = i + 1;
     }
@@ -464,9 +466,41 @@ public final class ColumnarDecoder extends EncodedWalk {
 
   private int columnVarInt(int c) throws FormatException {
     int p = colPos[c];
-    if (p < colEnd[c] && in[p] >= 0) {
+    byte[] b = in;
+    int room = colEnd[c] - p;
+    if (room >= 5) {
+      // Fast path: a whole varint fits before the column's end (dictionary indexes of a large
+      // blob take 2-3 bytes).
+      int x = b[p];
+      if (x >= 0) {
+        colPos[c] = p + 1;
+        return x;
+      }
+      int r = x & 0x7F;
+      x = b[p + 1];
+      r |= (x & 0x7F) << 7;
+      if (x >= 0) {
+        colPos[c] = p + 2;
+        return r;
+      }
+      x = b[p + 2];
+      r |= (x & 0x7F) << 14;
+      if (x >= 0) {
+        colPos[c] = p + 3;
+        return r;
+      }
+      x = b[p + 3];
+      r |= (x & 0x7F) << 21;
+      if (x >= 0) {
+        colPos[c] = p + 4;
+        return r;
+      }
+      colPos[c] = p + 5;
+      return r | (b[p + 4] & 0x7F) << 28;
+    }
+    if (room > 0 && b[p] >= 0) {
       colPos[c] = p + 1;
-      return in[p];
+      return b[p];
     }
     pos = p;
     limit = colEnd[c];
