@@ -42,7 +42,8 @@ import java.util.Map;
  *   <li>the same blobs in blob format v2 (columns): {@code v2 zstd-decompress}, {@code v2 visit}
  *       ({@link ColumnarDecoder} reset and every event visited), {@code v2 maps}, {@code v2 read};
  *   <li>{@code v2 rows to columns}: {@link ColumnarEncoder#convert} of the v1 payloads (the
- *       aggregator's added step);
+ *       aggregator's added step), and the same with the general path alone (no matching of each
+ *       event against the last two shapes: the conversion before 2026-12-02, same bytes);
  *   <li>{@code zstd-N} and {@code v2 zstd-N}: compressing the payloads again at level N (the
  *       aggregator's side).
  * </ul>
@@ -91,7 +92,8 @@ public final class DecodeCost {
     steps.put("v2 visit", visitColumns(mix2.payloads(), mix2.counts()));
     steps.put("v2 maps", mapsColumns(mix2.payloads(), mix2.counts()));
     steps.put("v2 read: open + visitAll", read(mix2.blobs()));
-    steps.put("v2 rows to columns (writer)", convert(payloads, mix.counts()));
+    steps.put("v2 rows to columns (writer)", convert(new ColumnarEncoder(), payloads, mix.counts()));
+    steps.put("v2 rows to columns, general path only", convert(new ColumnarEncoder(false), payloads, mix.counts()));
     steps.forEach((k, v) -> versionOf.putIfAbsent(k, 2));
     for (String level : levels) {
       steps.put("zstd-" + level, compress(payloads, Integer.parseInt(level.trim())));
@@ -165,8 +167,7 @@ public final class DecodeCost {
     };
   }
 
-  private static Step convert(List<byte[]> rows, List<Integer> counts) {
-    ColumnarEncoder c = new ColumnarEncoder();
+  private static Step convert(ColumnarEncoder c, List<byte[]> rows, List<Integer> counts) {
     return () -> {
       long s = 0;
       for (int i = 0; i < rows.size(); i++) {

@@ -52,6 +52,19 @@ public final class ColumnarEncoder {
 
   private byte[] out = new byte[0];
 
+  /** An encoder that matches each event against the last two shapes first (the fast path). */
+  public ColumnarEncoder() {
+    this(true);
+  }
+
+  /**
+   * @param matchShapes false: every event is walked into a skeleton and looked up (the general
+   *     path alone, which writes the same bytes more slowly; for tests and benchmarks)
+   */
+  public ColumnarEncoder(boolean matchShapes) {
+    this.matchPrevious = matchShapes;
+  }
+
   /*
    * Match program of the event being walked (general path), kept with its shape: one op per
    * skeleton item, op = code | argument << 4 (a size, or for KEY the key's expected string item,
@@ -73,8 +86,8 @@ public final class ColumnarEncoder {
   private int progLength;
   /** Column lengths before the value being matched was written, to undo a failed match. */
   private int[] marks = new int[64];
-  /** Whether events are first matched against the previous event's shape (tests compare both ways). */
-  boolean matchPrevious = true;
+  /** Whether events are first matched against the last two shapes. */
+  private final boolean matchPrevious;
   /** Events whose shape matched the previous event's (for tests and benchmarks). */
   long matched;
 

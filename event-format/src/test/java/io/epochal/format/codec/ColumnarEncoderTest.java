@@ -98,8 +98,7 @@ class ColumnarEncoderTest {
       rows.writeEvent(e);
     }
     ColumnarEncoder fast = new ColumnarEncoder();
-    ColumnarEncoder general = new ColumnarEncoder();
-    general.matchPrevious = false;
+    ColumnarEncoder general = new ColumnarEncoder(false);
     // Twice: the second conversion reuses the first's buffers and shapes.
     for (int round = 0; round < 2; round++) {
       int a = fast.convert(rows.buffer(), rows.position(), events.size());
