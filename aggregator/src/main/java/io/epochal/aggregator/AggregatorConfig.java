@@ -40,6 +40,8 @@ public record AggregatorConfig(
         defaultId(), TAG);
     String dc = s.getString(ConfigKey.of("dc", "Data center this aggregator serves (a label on its metrics)."), "1", TAG);
     ReceiverConfig defaults = ReceiverConfig.defaults();
+    Duration tick = s.getDuration(ConfigKey.of("tick-interval", "How often open batches are checked for sealing."),
+        defaults.tickInterval(), Duration.ofMillis(1), Duration.ofSeconds(1));
     ReceiverConfig receiver = new ReceiverConfig(
         s.getString(ConfigKey.of("udp-host", "Address to receive datagrams on."), defaults.host()),
         s.getInt(ConfigKey.of("udp-port", "UDP port to receive datagrams on (0: any free port)."), defaults.port(), 0, 65_535),
@@ -51,14 +53,14 @@ public record AggregatorConfig(
         s.getInt(ConfigKey.of("udp-datagrams-per-read", "Datagrams read per recvmmsg call (epoll only)."),
             defaults.datagramsPerRead(), 1, 256),
         s.getBoolean(ConfigKey.of("udp-epoll", "Use the native epoll transport when available."), true),
-        s.getDuration(ConfigKey.of("tick-interval", "How often open batches are checked for sealing."),
-            defaults.tickInterval(), Duration.ofMillis(1), Duration.ofSeconds(1)),
+        tick,
         s.getBytes(ConfigKey.of("udp-queue-bytes",
             "Datagram bytes each receive channel buffers for its batching thread; beyond it datagrams are dropped (queue_full)."),
             defaults.queueBytes(), 1 << 20, 16L << 30),
         s.getDuration(ConfigKey.of("udp-drain-interval",
             "How long a batching thread that emptied its datagram queue waits before looking again (0: woken for every datagram)."),
-            defaults.drainInterval(), Duration.ZERO, Duration.ofSeconds(1)));
+            // At most the tick interval: a worker must wake in time for its ticks.
+            min(defaults.drainInterval(), tick), Duration.ZERO, tick));
     BatcherConfig b = BatcherConfig.defaults();
     BatcherConfig batcher = new BatcherConfig(
         s.getDuration(ConfigKey.of("grace", "How long after an epoch ends its batches wait for stragglers."),
@@ -94,6 +96,10 @@ public record AggregatorConfig(
         "127.0.0.1");
     int adminPort = s.getInt(ConfigKey.of("admin-port", "Port of the admin HTTP server (0: any free port)."), 9140, 0, 65_535);
     return new AggregatorConfig(id, dc, receiver, batcher, maxBlob, level, blobVersion, spool, queue, adminHost, adminPort);
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 
   /** The host name, cut to what a tag allows; "aggregator" when it cannot be had. */
