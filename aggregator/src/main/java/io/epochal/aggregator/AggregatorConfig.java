@@ -60,7 +60,10 @@ public record AggregatorConfig(
         s.getDuration(ConfigKey.of("udp-drain-interval",
             "How long a batching thread that emptied its datagram queue waits before looking again (0: woken for every datagram)."),
             // At most the tick interval: a worker must wake in time for its ticks.
-            min(defaults.drainInterval(), tick), Duration.ZERO, tick));
+            min(defaults.drainInterval(), tick), Duration.ZERO, tick),
+        s.getDuration(ConfigKey.of("udp-read-interval",
+            "How often each receive channel reads the datagrams the kernel queued, instead of waking for each (0: as they arrive)."),
+            defaults.readInterval(), Duration.ZERO, Duration.ofMillis(100)));
     BatcherConfig b = BatcherConfig.defaults();
     BatcherConfig batcher = new BatcherConfig(
         s.getDuration(ConfigKey.of("grace", "How long after an epoch ends its batches wait for stragglers."),

@@ -19,6 +19,10 @@ import java.time.Duration;
  * @param drainInterval how long a worker that found its queue empty waits before it looks again;
  *     the receive thread does not wake it per datagram, so under load a wake-up finds several
  *     datagrams. Zero: the receive thread wakes the worker for every datagram
+ * @param readInterval how often each receive channel reads what the kernel has queued (one read
+ *     cycle of the event loop, and at once another while cycles come back with 64 datagrams or
+ *     more), instead of waking for every datagram; the socket buffer holds what arrives in
+ *     between. Zero: read as datagrams arrive
  */
 public record ReceiverConfig(
     String host,
@@ -29,7 +33,8 @@ public record ReceiverConfig(
     boolean preferEpoll,
     Duration tickInterval,
     long queueBytes,
-    Duration drainInterval) {
+    Duration drainInterval,
+    Duration readInterval) {
   public ReceiverConfig {
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port " + port + " outside [0, 65535]");
@@ -46,6 +51,9 @@ public record ReceiverConfig(
     if (drainInterval.isNegative() || drainInterval.compareTo(tickInterval) > 0) {
       throw new IllegalArgumentException("drainInterval " + drainInterval + " outside [0, tickInterval " + tickInterval + "]");
     }
+    if (readInterval.isNegative() || readInterval.toMillis() > 100) {
+      throw new IllegalArgumentException("readInterval " + readInterval + " outside [0, 100ms]");
+    }
     if (tickInterval.toMillis() < 1) {
       throw new IllegalArgumentException("tickInterval " + tickInterval + " below 1 ms");
     }
@@ -53,6 +61,6 @@ public record ReceiverConfig(
 
   public static ReceiverConfig defaults() {
     return new ReceiverConfig("0.0.0.0", 5140, Math.max(1, Runtime.getRuntime().availableProcessors() / 2),
-        32 << 20, 16, true, Duration.ofMillis(20), 128L << 20, Duration.ofMillis(2));
+        32 << 20, 16, true, Duration.ofMillis(20), 128L << 20, Duration.ofMillis(2), Duration.ofMillis(1));
   }
 }

@@ -89,6 +89,7 @@ public final class UdpReceiver implements AutoCloseable {
             .group(group)
             .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
             .option(ChannelOption.SO_RCVBUF, config.receiveBufferBytes())
+            .option(ChannelOption.AUTO_READ, !pacedReads())
             .handler(new Handler(worker));
         if (epoll) {
           b.option(EpollChannelOption.SO_REUSEPORT, true)
@@ -104,6 +105,11 @@ public final class UdpReceiver implements AutoCloseable {
         }
         channels.add(ch);
         checkReceiveBuffer(ch);
+        if (pacedReads()) {
+          long every = config.readInterval().toNanos();
+          ch.read();
+          ch.eventLoop().scheduleAtFixedRate(ch::read, every, every, TimeUnit.NANOSECONDS);
+        }
       }
     } catch (RuntimeException | InterruptedException e) {
       close();
@@ -111,6 +117,11 @@ public final class UdpReceiver implements AutoCloseable {
     }
     boundPort = port;
     log.info("receiving UDP on {}:{} with {} {} channel(s)", config.host(), port, n, epoll ? "epoll" : "NIO");
+  }
+
+  /** Whether channels read every {@code readInterval} rather than as datagrams arrive. */
+  private boolean pacedReads() {
+    return !config.readInterval().isZero();
   }
 
   private void checkReceiveBuffer(Channel ch) {
@@ -171,7 +182,10 @@ public final class UdpReceiver implements AutoCloseable {
 
   /** On the event loop: count, copy, queue. Nothing that can take long. */
   private final class Handler extends SimpleChannelInboundHandler<DatagramPacket> {
+    /** With paced reads: a read that took this many datagrams may have left more; read again at once. */
+    private static final int FULL_READ = 64;
     private final Worker worker;
+    private int readThisCycle;
 
     Handler(Worker worker) {
       this.worker = worker;
@@ -181,6 +195,7 @@ public final class UdpReceiver implements AutoCloseable {
     protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
       ByteBuf buf = packet.content();
       int len = buf.readableBytes();
+      readThisCycle++;
       metrics.datagrams.increment();
       metrics.datagramBytes.increment(len);
       if (!worker.offer(buf, packet.sender())) {
@@ -189,6 +204,17 @@ public final class UdpReceiver implements AutoCloseable {
         limited.warn("queue_full", "dropped a datagram of {} bytes from {}: the batching queue is full ({} bytes)",
             len, packet.sender(), config.queueBytes());
       }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      // A paced read is one burst of reads (at most 16 recvmmsg calls); if it came back with many
+      // datagrams the kernel may hold more: read on now rather than at the next interval.
+      if (pacedReads() && readThisCycle >= FULL_READ) {
+        ctx.read();
+      }
+      readThisCycle = 0;
+      ctx.fireChannelReadComplete();
     }
 
     @Override

@@ -53,12 +53,12 @@ class UdpReceiverTest {
   }
 
   private UdpReceiver start(int channels) throws InterruptedException {
-    return start(channels, Duration.ofMillis(2));
+    return start(channels, Duration.ofMillis(2), Duration.ofMillis(1));
   }
 
-  private UdpReceiver start(int channels, Duration drainInterval) throws InterruptedException {
+  private UdpReceiver start(int channels, Duration drainInterval, Duration readInterval) throws InterruptedException {
     ReceiverConfig config = new ReceiverConfig("127.0.0.1", 0, channels, 4 << 20, 16, true, Duration.ofMillis(5),
-        64L << 20, drainInterval);
+        64L << 20, drainInterval, readInterval);
     receiver = new UdpReceiver(config, () -> new EpochBatcher(BatcherConfig.defaults(),
         BlobEncoder.builder().producerId("t1").build(), tokens, clock, metrics,
         (k, b) -> sealed.add(Map.entry(k, b))), metrics);
@@ -109,11 +109,14 @@ class UdpReceiverTest {
     return out;
   }
 
-  /** With a drain interval (workers look at their queues every 2 ms) and without (woken per datagram). */
+  /**
+   * With drain and read intervals (workers look at their queues every 2 ms, channels read every
+   * 1 ms) and without (woken per datagram, read as datagrams arrive).
+   */
   @ParameterizedTest
   @ValueSource(longs = {2, 0})
-  void emittedEventsArriveGroupedExactlyOnce(long drainMillis) throws Exception {
-    UdpReceiver r = start(2, Duration.ofMillis(drainMillis));
+  void emittedEventsArriveGroupedExactlyOnce(long intervalMillis) throws Exception {
+    UdpReceiver r = start(2, Duration.ofMillis(intervalMillis), Duration.ofMillis(intervalMillis / 2));
     int n = 20_000;
     ReferenceEvents gen = new ReferenceEvents(5);
     Map<String, Integer> perType = new HashMap<>();
