@@ -38,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * epoll transport with recvmmsg when available, NIO otherwise). Each channel's event-loop thread
  * only copies datagrams into a queue bounded in bytes; a worker thread per channel decodes them
  * into its own {@link EpochBatcher} and runs its {@link EpochBatcher#tick()} every {@code
- * tickInterval}. A worker that empties its queue looks again {@code drainInterval} later (the
- * receive thread does not wake it per datagram, which cost a futex call on each side and a context
- * switch for nearly every datagram). So the receive loop never waits for decoding, compression or a JIT warming up:
+ * tickInterval}. Neither thread is woken per datagram: each channel reads what the kernel queued
+ * every {@code readInterval} (auto-read off, a scheduled read), and a worker that empties its queue
+ * looks again {@code drainInterval} later (a wake-up per datagram cost epoll and futex calls and a
+ * context switch for nearly every datagram). So the receive loop never waits for decoding, compression or a JIT warming up:
  * bursts land in the queue rather than overflowing the kernel's socket buffer, and batching takes
  * no locks. A full queue drops datagrams and counts them ({@code datagrams.dropped}).
  *
@@ -208,8 +209,9 @@ public final class UdpReceiver implements AutoCloseable {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-      // A paced read is one burst of reads (at most 16 recvmmsg calls); if it came back with many
-      // datagrams the kernel may hold more: read on now rather than at the next interval.
+      // A paced read is one read cycle of the event loop (bounded by Netty's messages per read);
+      // if it came back with many datagrams the kernel may hold more: read on now rather than at
+      // the next interval.
       if (pacedReads() && readThisCycle >= FULL_READ) {
         ctx.read();
       }
