@@ -18,11 +18,13 @@ import java.time.Duration;
  *     worker; beyond it datagrams are dropped and counted ({@code queue_full})
  * @param drainInterval how long a worker that found its queue empty waits before it looks again;
  *     the receive thread does not wake it per datagram, so under load a wake-up finds several
- *     datagrams. Zero: the receive thread wakes the worker for every datagram
- * @param readInterval how often each receive channel reads what the kernel has queued (one read
- *     cycle of the event loop, and at once another while cycles come back with 64 datagrams or
- *     more), instead of waking for every datagram; the socket buffer holds what arrives in
- *     between. Zero: read as datagrams arrive
+ *     datagrams (a worker that finds its queue empty twice in a row waits to be woken, so an idle
+ *     one does not poll). Zero: the receive thread wakes the worker for every datagram
+ * @param readInterval the least time from one read of a receive channel to its next (one read
+ *     cycle of the event loop takes what the kernel queued; after a cycle of 64 datagrams or more
+ *     the next read follows at once), instead of reading as each datagram arrives; the socket
+ *     buffer holds what arrives in between. A read that finds nothing waits for the next datagram,
+ *     so an idle channel does not poll. Zero: read as datagrams arrive
  */
 public record ReceiverConfig(
     String host,

@@ -107,9 +107,8 @@ public final class UdpReceiver implements AutoCloseable {
         channels.add(ch);
         checkReceiveBuffer(ch);
         if (pacedReads()) {
-          long every = config.readInterval().toNanos();
+          // The first read waits for the first datagram; each completed read schedules the next.
           ch.read();
-          ch.eventLoop().scheduleAtFixedRate(ch::read, every, every, TimeUnit.NANOSECONDS);
         }
       }
     } catch (RuntimeException | InterruptedException e) {
@@ -209,11 +208,16 @@ public final class UdpReceiver implements AutoCloseable {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-      // A paced read is one read cycle of the event loop (bounded by Netty's messages per read);
-      // if it came back with many datagrams the kernel may hold more: read on now rather than at
-      // the next interval.
-      if (pacedReads() && readThisCycle >= FULL_READ) {
-        ctx.read();
+      if (pacedReads()) {
+        if (readThisCycle >= FULL_READ) {
+          // A read cycle is bounded (Netty's messages per read): after a full one the kernel may
+          // hold more, so read on now.
+          ctx.read();
+        } else {
+          // The next read a readInterval from now. If nothing has come by then, that read waits
+          // for the next datagram: an idle channel wakes for nothing.
+          ctx.executor().schedule(ctx::read, config.readInterval().toNanos(), TimeUnit.NANOSECONDS);
+        }
       }
       readThisCycle = 0;
       ctx.fireChannelReadComplete();
@@ -255,7 +259,7 @@ public final class UdpReceiver implements AutoCloseable {
     private final AtomicLong queued = new AtomicLong();
     private final long tickNanos = config.tickInterval().toNanos();
     private final long drainNanos = config.drainInterval().toNanos();
-    /** With a zero drain interval: the worker is parked (or about to be) on an empty queue. */
+    /** The worker is parked (or about to be) on an empty queue until a datagram wakes it. */
     private volatile boolean waiting;
     private final Thread thread;
 
@@ -278,9 +282,10 @@ public final class UdpReceiver implements AutoCloseable {
       byte[] bytes = new byte[len];
       buf.getBytes(buf.readerIndex(), bytes);
       queue.add(new Datagram(bytes, sender));
-      // With a drain interval the worker finds the datagram when it next looks (at most
-      // drainInterval later): no wake-up, and so no futex calls and context switches, per datagram.
-      if (drainNanos == 0 && waiting) {
+      // Under load the worker finds the datagram when it next looks (at most drainInterval
+      // later): no wake-up, and so no futex calls and context switches, per datagram. Only a
+      // worker that found its queue empty twice in a row (idle) waits to be woken.
+      if (waiting) {
         LockSupport.unpark(thread);
       }
       return true;
@@ -300,6 +305,7 @@ public final class UdpReceiver implements AutoCloseable {
     @Override
     public void run() {
       long nextTick = System.nanoTime() + tickNanos;
+      boolean lookedEmpty = false;
       while (true) {
         Datagram d = queue.poll();
         if (d == null) {
@@ -310,7 +316,8 @@ public final class UdpReceiver implements AutoCloseable {
             continue;
           }
           long wait = nextTick - now;
-          if (drainNanos > 0) {
+          if (drainNanos > 0 && !lookedEmpty) {
+            lookedEmpty = true;
             LockSupport.parkNanos(this, Math.min(wait, drainNanos));
           } else {
             waiting = true;
@@ -331,6 +338,7 @@ public final class UdpReceiver implements AutoCloseable {
           batcher.sealAll();
           return;
         }
+        lookedEmpty = false;
         queued.addAndGet(-d.bytes().length);
         handle(d);
         if (System.nanoTime() - nextTick >= 0) {
