@@ -22,8 +22,8 @@ import java.util.Arrays;
  * changes the shape), so each event is first matched against those, its values written straight
  * into the matched shape's columns; a failed match undoes what it wrote. Only other events are
  * walked into a skeleton that is hashed and looked up. Both paths write the same bytes
- * (ColumnarEncoderTest); on the reference mix 91% of events match, and the conversion takes about
- * 10% less time than with the general path alone (docs/benchmarks.md).
+ * (ColumnarEncoderTest); on the reference mix 91% of events match, and the conversion takes 5-10%
+ * less time than with the general path alone (docs/benchmarks.md).
  *
  * <p>Buffers are kept between calls (one encoder per blob encoder); not thread-safe.
  */
@@ -68,9 +68,8 @@ public final class ColumnarEncoder {
   /*
    * Match program of the event being walked (general path), kept with its shape: one op per
    * skeleton item, op = code | argument << 4 (a size, or for KEY the key's expected string item,
-   * a back-reference). Events mostly repeat the shape of the event before, so each event is first
-   * matched against that shape's program, writing its values straight into that shape's columns;
-   * only an event of another shape is walked into a skeleton and looked up.
+   * a back-reference). Each event is first matched against the programs of the last two shapes
+   * (see the class comment).
    */
   private static final int M_MAP = 0;
   private static final int M_LIST = 1;
@@ -88,7 +87,7 @@ public final class ColumnarEncoder {
   private int[] marks = new int[64];
   /** Whether events are first matched against the last two shapes. */
   private final boolean matchPrevious;
-  /** Events whose shape matched the previous event's (for tests and benchmarks). */
+  /** Events that matched one of the last two shapes (for tests and benchmarks). */
   long matched;
 
   /** The distinct structure of events, and its columns. */
@@ -326,7 +325,6 @@ public final class ColumnarEncoder {
           }
         }
         case M_MAP, M_LIST -> {
-          // MAP and LIST sizes: one byte up to 127 entries.
           if (tag != (code == M_MAP ? ValueType.MAP : ValueType.LIST)) {
             return undo(p0, dictLength, dictEntries, cols, slot);
           }
